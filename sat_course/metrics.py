@@ -1,0 +1,121 @@
+"""Caption metrics on a 0-100 scale, each labelled with the scorer that produced it.
+
+- ``nltk``: BLEU-1..4 with ``nltk.translate.bleu_score.corpus_bleu`` on the course's tokenisation.
+- ``coco``: the field's coco-caption scorers (pycocoevalcap) on PTB-tokenised text: BLEU-1..4, METEOR,
+  ROUGE-L, CIDEr. SPICE needs a Stanford CoreNLP download and is skipped with a message when it cannot run.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .text import tokenize
+
+log = logging.getLogger(__name__)
+
+BLEU_WEIGHTS = [(1.0,), (0.5, 0.5), (1 / 3, 1 / 3, 1 / 3), (0.25, 0.25, 0.25, 0.25)]
+
+
+def nltk_bleu(references: Sequence[Sequence[str]], hypotheses: Sequence[str]) -> dict[str, float]:
+    """Corpus BLEU-1..4 (0-100) with nltk; references and hypotheses as raw strings, tokenised here."""
+    from nltk.translate.bleu_score import corpus_bleu
+
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} reference sets but {len(hypotheses)} hypotheses")
+    if not hypotheses:
+        raise ValueError("no captions to score")
+    refs = [[tokenize(r) for r in rs] for rs in references]
+    hyps = [tokenize(h) for h in hypotheses]
+    scores = corpus_bleu(refs, hyps, weights=BLEU_WEIGHTS)
+    return {f"BLEU-{n}": 100.0 * s for n, s in enumerate(scores, start=1)}
+
+
+def coco_scores(references: Sequence[Sequence[str]], hypotheses: Sequence[str], spice: bool = False) -> dict[str, float]:
+    """BLEU-1..4, METEOR, ROUGE-L, CIDEr (0-100) with pycocoevalcap on PTB-tokenised text."""
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.meteor.meteor import Meteor
+    from pycocoevalcap.rouge.rouge import Rouge
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} reference sets but {len(hypotheses)} hypotheses")
+    if not hypotheses:
+        raise ValueError("no captions to score")
+    if shutil.which("java") is None:
+        raise RuntimeError("the coco-caption scorers need Java (PTB tokeniser, METEOR): install a JRE")
+    tokenizer = PTBTokenizer()
+    gts = tokenizer.tokenize({i: [{"caption": r} for r in rs] for i, rs in enumerate(references)})
+    res = tokenizer.tokenize({i: [{"caption": h if h.strip() else "."}] for i, h in enumerate(hypotheses)})
+    out: dict[str, float] = {}
+    bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
+    out.update({f"BLEU-{n}": 100.0 * s for n, s in enumerate(bleu, start=1)})
+    out["METEOR"] = 100.0 * Meteor().compute_score(gts, res)[0]
+    out["ROUGE-L"] = 100.0 * Rouge().compute_score(gts, res)[0]
+    out["CIDEr"] = 100.0 * Cider().compute_score(gts, res)[0]
+    if spice:
+        try:
+            from pycocoevalcap.spice.spice import Spice
+
+            out["SPICE"] = 100.0 * Spice().compute_score(gts, res)[0]
+        except Exception as error:  # SPICE fetches Stanford CoreNLP on first use: offline it cannot run
+            log.warning("SPICE skipped: it could not run here (%s)", str(error).splitlines()[0] if str(error) else type(error).__name__)
+    return out
+
+
+@dataclass
+class MetricsTable:
+    """Scores with everything needed to read them: scorer, split, beam size, number of images."""
+
+    split: str
+    beam_size: int
+    num_images: int
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # scorer -> metric -> value
+
+    def to_dict(self) -> dict:
+        return {"split": self.split, "beam_size": self.beam_size, "num_images": self.num_images, "scale": "0-100", "scores": self.scores}
+
+    def to_markdown(self) -> str:
+        metrics = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "SPICE"]
+        present = [m for m in metrics if any(m in s for s in self.scores.values())]
+        lines = [
+            f"split={self.split}, beam={self.beam_size}, images={self.num_images}, scale 0-100",
+            "| scorer | " + " | ".join(present) + " |",
+            "|---" * (len(present) + 1) + "|",
+        ]
+        for scorer, s in self.scores.items():
+            lines.append(f"| {scorer} | " + " | ".join(f"{s[m]:.1f}" if m in s else "-" for m in present) + " |")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_markdown()
+
+
+def score_captions(
+    references: Mapping[str, Sequence[str]] | Sequence[Sequence[str]],
+    hypotheses: Mapping[str, str] | Sequence[str],
+    split: str,
+    beam_size: int,
+    scorers: Sequence[str] = ("nltk", "coco"),
+    spice: bool = False,
+) -> MetricsTable:
+    """The whole table in one call: one hypothesis per image against all of that image's references."""
+    if isinstance(references, Mapping):
+        if not isinstance(hypotheses, Mapping) or set(references) != set(hypotheses):
+            raise ValueError("references and hypotheses must cover the same image ids")
+        keys = sorted(references)
+        refs, hyps = [list(references[k]) for k in keys], [hypotheses[k] for k in keys]
+    else:
+        refs, hyps = [list(r) for r in references], list(hypotheses)
+    table = MetricsTable(split, beam_size, len(hyps))
+    for scorer in scorers:
+        if scorer == "nltk":
+            table.scores["nltk"] = nltk_bleu(refs, hyps)
+        elif scorer == "coco":
+            table.scores["coco"] = coco_scores(refs, hyps, spice=spice)
+        else:
+            raise ValueError(f"unknown scorer {scorer!r}: use 'nltk' or 'coco'")
+    return table

@@ -1,0 +1,320 @@
+"""Training with the paper's settings: teacher forcing, Adam, dropout, selection on validation BLEU-4.
+
+``train`` runs on CPU, on one GPU (with bf16 autocast when ``amp``), or on several GPUs/processes with
+DistributedDataParallel when started by ``torchrun``. It writes to ``out_dir``:
+
+- ``last.pt``  everything needed to resume (written atomically every ``checkpoint_every`` steps and at each
+  epoch's end); a run killed at any moment continues from it and ends as an uninterrupted run would;
+- ``best.pt``  the model with the best validation BLEU-4 of decoded captions (never teacher-forced scores);
+- ``log.csv``  loss, tokens/s and validation BLEU-4 per epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
+
+from .checkpoint import load_checkpoint, model_state, restore_rng_states, rng_states, save_atomic
+from .data import CaptionPairs, ModelInputs, iterate_rows, length_batches
+from .decoding import Caption, decode
+from .losses import MovingAverageBaseline, caption_log_likelihood, doubly_stochastic_penalty, reinforce_surrogate
+from .metrics import nltk_bleu
+from .model import CaptionModel
+from .records import CaptionedImage
+from .text import Vocabulary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters; the defaults are the authors' (COURSE_NOTES.md), departures are opt-in."""
+
+    epochs: int = 20
+    batch_size: int = 64
+    learning_rate: float = 2e-4  # Adam, as the authors' Flickr8k runs
+    doubly_stochastic: float = 1.0  # lambda of eq. 14
+    reinforce_weight: float = 1.0  # lambda_r of eq. 12
+    entropy_weight: float = 0.002  # lambda_e of eq. 12
+    baseline_decay: float = 0.9
+    expected_context_prob: float = 0.5  # hard attention: minibatches that use the expected context (section 4.1)
+    patience: int = 5  # epochs without a better validation BLEU-4 before stopping
+    val_beam_size: int = 1
+    val_max_images: int | None = None  # decode only the first images of the validation split (faster selection)
+    max_decode_steps: int = 20
+    checkpoint_every: int = 200  # steps
+    seed: int = 0
+    amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
+    # Departures from the paper, off by default:
+    grad_clip: float | None = None
+    label_smoothing: float = 0.0
+    lr_decay: float | None = None  # multiply the learning rate by this after every epoch
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainState:
+    """Where training stands; restored from ``last.pt`` on resume."""
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    baseline: float = 0.0
+    best_bleu4: float = -1.0
+    best_epoch: int = -1
+    epochs_without_improvement: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    """CUDA when present (or as asked), else CPU."""
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _distributed() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def init_distributed_from_env(device: torch.device) -> tuple[int, int]:
+    """Join the process group torchrun describes in the environment (gloo on CPU, nccl on CUDA)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return _distributed()
+
+
+def batch_loss(
+    model: CaptionModel | DistributedDataParallel,
+    inputs: torch.Tensor,
+    tokens: torch.Tensor,
+    config: TrainConfig,
+    attention: str,
+    baseline: float,
+    use_expected_context: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The minibatch objective and the per-caption log-likelihoods (for the baseline).
+
+    soft: ``-log p(y|a) + lambda sum_i (1 - sum_t alpha_ti)^2`` (eq. 14).
+    hard: the REINFORCE surrogate of eq. 12, or, in the minibatches that use the expected context, the
+    soft objective with the entropy term.
+    """
+    targets, mask = tokens[:, 1:], (tokens[:, 1:] != Vocabulary.pad_id).float()
+    mode = "expected" if attention == "soft" or use_expected_context else "sample"
+    out = model(inputs, tokens, context_mode=mode)
+    logits = out.logits.float()
+    log_lik = caption_log_likelihood(logits, targets, mask)
+    if config.label_smoothing > 0:
+        smoothed = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none", label_smoothing=config.label_smoothing)
+        fit = (smoothed * mask).sum(1)
+    else:
+        fit = -log_lik
+    if mode == "sample":
+        per_caption = reinforce_surrogate(
+            log_lik, out.log_p_locations.float(), out.entropies.float(), mask, baseline,
+            config.reinforce_weight, config.entropy_weight,
+        ) + (fit + log_lik)  # label smoothing, when on, replaces the likelihood term
+    else:
+        per_caption = fit
+        if attention == "hard":
+            per_caption = per_caption - config.entropy_weight * (out.entropies.float() * mask).sum(1)
+    if config.doubly_stochastic:
+        per_caption = per_caption + config.doubly_stochastic * doubly_stochastic_penalty(out.alphas.float(), mask)
+    return per_caption.mean(), log_lik.detach()
+
+
+@torch.no_grad()
+def generate(
+    model: CaptionModel,
+    inputs: ModelInputs,
+    rows: list[int] | None = None,
+    beam_size: int = 3,
+    max_steps: int = 20,
+    batch_size: int = 50,
+    context_mode: str = "expected",
+    device: torch.device | str = "cpu",
+    progress: bool = False,
+    generator: torch.Generator | None = None,
+) -> list[Caption]:
+    """Decode each image once (batched), in the order of ``rows`` (all rows by default)."""
+    rows = list(range(len(inputs))) if rows is None else list(rows)
+    model.eval()
+    captions: list[Caption] = []
+    batches = [rows[k : k + batch_size] for k in range(0, len(rows), batch_size)]
+    for batch in tqdm(batches, desc=f"decoding (beam {beam_size})", unit="batch", disable=not progress):
+        a = model.annotations(inputs.batch(batch).to(device))
+        captions += decode(model.decoder, a, beam_size, max_steps, context_mode, generator)
+    return captions
+
+
+def validation_bleu4(model: CaptionModel, vocab: Vocabulary, inputs: ModelInputs, records: list[CaptionedImage], config: TrainConfig, device: torch.device) -> float:
+    """nltk corpus BLEU-4 (0-100) of decoded captions on (the first ``val_max_images`` of) the validation split."""
+    n = len(records) if config.val_max_images is None else min(len(records), config.val_max_images)
+    captions = generate(model, inputs, list(range(n)), config.val_beam_size, config.max_decode_steps, device=device)
+    hypotheses = [vocab.decode(c.tokens) for c in captions]
+    return nltk_bleu([r.captions for r in records[:n]], hypotheses)["BLEU-4"]
+
+
+def _log_epoch(path: Path, row: dict[str, Any]) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def train(
+    model: CaptionModel,
+    vocab: Vocabulary,
+    train_inputs: ModelInputs,
+    train_records: list[CaptionedImage],
+    val_inputs: ModelInputs,
+    val_records: list[CaptionedImage],
+    config: TrainConfig,
+    out_dir: str | Path,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+    extra_state: dict[str, Any] | None = None,
+) -> TrainState:
+    """Train (resuming from ``out_dir/last.pt`` when it exists) and return the final state.
+
+    ``extra_state`` (dataset and encoder settings, for instance) is stored in every checkpoint.
+    """
+    device = pick_device(str(device) if device else None)
+    rank, world = init_distributed_from_env(device)
+    out_dir = Path(out_dir)
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    attention = model.decoder.config.attention
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    state = TrainState()
+    seed_everything(config.seed + rank)
+    last = out_dir / "last.pt"
+    if last.exists():
+        saved = load_checkpoint(last, device)
+        if saved["vocab"]["fingerprint"] != vocab.fingerprint():
+            raise ValueError(f"{last}: was trained with another vocabulary; use a new output folder")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state = TrainState(**saved["train_state"])
+        restore_rng_states(saved["rng"][rank] if isinstance(saved["rng"], list) else saved["rng"])
+        log.info("resumed from %s at epoch %d step %d", last, state.epoch, state.step_in_epoch)
+        if rank == 0:  # epochs logged after the checkpoint was written will be run and logged again
+            (out_dir / "log.csv").unlink(missing_ok=True)
+            for row in state.history:
+                _log_epoch(out_dir / "log.csv", row)
+    wrapped = DistributedDataParallel(model) if world > 1 else model
+    pairs = CaptionPairs.from_records(train_records, vocab)
+    baseline = MovingAverageBaseline(config.baseline_decay, state.baseline)
+    use_amp = config.amp and device.type == "cuda"
+
+    def checkpoint(path: Path, full: bool) -> None:
+        all_rng = [None] * world
+        if world > 1:
+            dist.all_gather_object(all_rng, rng_states())
+        else:
+            all_rng = [rng_states()]
+        if rank != 0:
+            return
+        payload = {**model_state(model, vocab), "train_config": config.to_dict(), "extra": extra_state or {}}
+        if full:
+            state.baseline = baseline.value
+            payload.update({"optimizer": optimizer.state_dict(), "train_state": asdict(state), "rng": all_rng})
+        save_atomic(payload, path)
+
+    while state.epoch < config.epochs and state.epochs_without_improvement < config.patience:
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate * (config.lr_decay or 1.0) ** state.epoch
+        batches = length_batches(pairs, config.batch_size, config.seed, state.epoch, rank, world)
+        model.train()
+        started, tokens_seen, loss_sum, loss_count = time.perf_counter(), 0, 0.0, 0
+        bar = tqdm(total=len(batches), initial=state.step_in_epoch, desc=f"epoch {state.epoch + 1}/{config.epochs}", disable=not progress or rank != 0)
+        for batch in batches[state.step_in_epoch :]:
+            rows, tokens = pairs.collate(batch)
+            inputs, tokens = train_inputs.batch(rows).to(device, non_blocking=True), tokens.to(device, non_blocking=True)
+            # The same coin for every process, and the same after a resume: drawn from (seed, step).
+            coin = np.random.default_rng([config.seed, state.global_step]).random()
+            use_expected = attention == "hard" and coin < config.expected_context_prob
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                loss, log_lik = batch_loss(wrapped, inputs, tokens, config, attention, baseline.value, use_expected)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            if attention == "hard" and not use_expected:
+                mean_log_lik = log_lik.mean()
+                if world > 1:
+                    dist.all_reduce(mean_log_lik)
+                    mean_log_lik /= world
+                baseline.update(mean_log_lik.item())
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                raise FloatingPointError(f"loss became {loss_value} at epoch {state.epoch + 1} step {state.step_in_epoch}")
+            loss_sum += loss_value
+            loss_count += 1
+            tokens_seen += int((tokens[:, 1:] != 0).sum())
+            state.step_in_epoch += 1
+            state.global_step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.2f}")
+            if state.global_step % config.checkpoint_every == 0:
+                checkpoint(last, full=True)
+        bar.close()
+        seconds = time.perf_counter() - started
+        bleu4 = validation_bleu4(model, vocab, val_inputs, val_records, config, device) if rank == 0 else 0.0
+        if world > 1:
+            shared = [bleu4]
+            dist.broadcast_object_list(shared, src=0)
+            bleu4 = shared[0]
+        improved = bleu4 > state.best_bleu4
+        if improved:
+            state.best_bleu4, state.best_epoch, state.epochs_without_improvement = bleu4, state.epoch + 1, 0
+        else:
+            state.epochs_without_improvement += 1
+        row = {
+            "epoch": state.epoch + 1,
+            "steps": state.global_step,
+            "train_loss": round(loss_sum / max(loss_count, 1), 4),
+            "val_bleu4_nltk": round(bleu4, 3),
+            "tokens_per_s": round(tokens_seen * world / max(seconds, 1e-9), 1),
+            "seconds": round(seconds, 1),
+            "lr": optimizer.param_groups[0]["lr"],
+        }
+        state.history.append(row)
+        state.epoch += 1
+        state.step_in_epoch = 0
+        if rank == 0:
+            _log_epoch(out_dir / "log.csv", row)
+            if progress:
+                tqdm.write(f"epoch {row['epoch']}: loss {row['train_loss']:.3f}, val BLEU-4 (nltk, beam {config.val_beam_size}) {bleu4:.2f}, {row['tokens_per_s']:.0f} tokens/s")
+        if improved:
+            checkpoint(out_dir / "best.pt", full=False)
+        checkpoint(last, full=True)
+    return state
