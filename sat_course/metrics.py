@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -29,7 +30,9 @@ def nltk_bleu(references: Sequence[Sequence[str]], hypotheses: Sequence[str]) ->
         raise ValueError("no captions to score")
     refs = [[tokenize(r) for r in rs] for rs in references]
     hyps = [tokenize(h) for h in hypotheses]
-    scores = corpus_bleu(refs, hyps, weights=BLEU_WEIGHTS)
+    with warnings.catch_warnings():  # nltk warns when a corpus has no 4-gram match; a score of 0 is the answer
+        warnings.simplefilter("ignore")
+        scores = corpus_bleu(refs, hyps, weights=BLEU_WEIGHTS)
     return {f"BLEU-{n}": 100.0 * s for n, s in enumerate(scores, start=1)}
 
 

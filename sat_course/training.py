@@ -59,6 +59,7 @@ class TrainConfig:
     checkpoint_every: int = 200  # steps
     seed: int = 0
     amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
+    max_minutes: float | None = None  # time budget: no epoch is started that would end past it
     # Departures from the paper, off by default:
     grad_clip: float | None = None
     label_smoothing: float = 0.0
@@ -248,7 +249,13 @@ def train(
             payload.update({"optimizer": optimizer.state_dict(), "train_state": asdict(state), "rng": all_rng})
         save_atomic(payload, path)
 
+    run_started = time.perf_counter() - sum(row["seconds"] + row.get("val_seconds", 0.0) for row in state.history)
     while state.epoch < config.epochs and state.epochs_without_improvement < config.patience:
+        if config.max_minutes is not None and state.history:
+            last_epoch = state.history[-1]["seconds"] + state.history[-1]["val_seconds"]
+            if time.perf_counter() - run_started + last_epoch > 60 * config.max_minutes:
+                log.info("stopping: another epoch would overrun the time budget of %.1f minutes", config.max_minutes)
+                break
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * (config.lr_decay or 1.0) ** state.epoch
         batches = length_batches(pairs, config.batch_size, config.seed, state.epoch, rank, world)
@@ -289,6 +296,7 @@ def train(
         bar.close()
         seconds = time.perf_counter() - started
         bleu4 = validation_bleu4(model, vocab, val_inputs, val_records, config, device) if rank == 0 else 0.0
+        val_seconds = time.perf_counter() - started - seconds
         if world > 1:
             shared = [bleu4]
             dist.broadcast_object_list(shared, src=0)
@@ -305,6 +313,7 @@ def train(
             "val_bleu4_nltk": round(bleu4, 3),
             "tokens_per_s": round(tokens_seen * world / max(seconds, 1e-9), 1),
             "seconds": round(seconds, 1),
+            "val_seconds": round(val_seconds, 1),
             "lr": optimizer.param_groups[0]["lr"],
         }
         state.history.append(row)

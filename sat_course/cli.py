@@ -1,0 +1,237 @@
+"""``python -m sat_course`` (also ``sat-course``): download, features, train, evaluate, caption, benchmark.
+
+Every training hyperparameter is an option whose default is the paper's (see ``TrainConfig``).
+Bad input ends with one ``error:`` line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import experiment
+from .datasets.download import add_download_arguments, run_download
+from .datasets.errors import DatasetError
+from .encoders import ENCODER_LAYERS, PRETRAINED_WEIGHTS, EncoderSpec
+from .features import CacheMismatchError
+from .training import TrainConfig
+
+TRAIN_HELP = {
+    "epochs": "most epochs to train",
+    "batch_size": "captions per minibatch (of equal length where possible, as the authors)",
+    "learning_rate": "Adam learning rate",
+    "doubly_stochastic": "lambda of the doubly stochastic attention penalty (eq. 14); 0 switches it off",
+    "reinforce_weight": "lambda_r: weight of the REINFORCE term for hard attention (eq. 12)",
+    "entropy_weight": "lambda_e: weight of the attention entropy bonus for hard attention (eq. 12)",
+    "baseline_decay": "decay of the moving-average baseline of hard attention",
+    "expected_context_prob": "hard attention: probability that a minibatch uses the expected context",
+    "patience": "epochs without a better validation BLEU-4 before early stopping",
+    "val_beam_size": "beam size of the validation decoding used for model selection",
+    "val_max_images": "decode only this many validation images for model selection (default: all)",
+    "max_decode_steps": "longest caption decoded (tokens)",
+    "checkpoint_every": "write last.pt every this many steps",
+    "seed": "random seed of the run",
+    "amp": "bf16 autocast on CUDA",
+    "max_minutes": "time budget: start no epoch that would end past it",
+    "grad_clip": "departure from the paper: clip the gradient norm to this",
+    "label_smoothing": "departure from the paper: label smoothing of the likelihood",
+    "lr_decay": "departure from the paper: multiply the learning rate by this after every epoch",
+}
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser, with_encoder: bool = True) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--dataset", choices=experiment.DATASETS, default="flickr8k", help="which dataset (default: %(default)s)")
+    group.add_argument("--root", help="dataset folder: Flickr8k's official layout, or the image folder of Flickr30k/COCO (default: found automatically for Flickr8k)")
+    group.add_argument("--karpathy-json", help="Karpathy's split file, for flickr30k and coco")
+    group.add_argument("--limit", type=int, help="use only the first N images of each split (quick runs)")
+    group.add_argument("--min-count", type=int, default=5, help="keep words seen at least this often in training captions (default: %(default)s; synthetic: 1)")
+    group.add_argument("--max-length", type=int, default=50, help="longest caption kept, in words (default: %(default)s)")
+    group.add_argument("--synthetic-sizes", type=int, nargs=3, default=(4000, 500, 500), metavar=("TRAIN", "VAL", "TEST"), help="images per split of the synthetic scenes")
+    group.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic scenes (default: %(default)s)")
+    if with_encoder:
+        group.add_argument("--encoder", choices=[n for n in ENCODER_LAYERS if n != "small_cnn"], default="mobilenet_v2", help="CNN for photos (default: %(default)s; synthetic scenes always use small_cnn)")
+        group.add_argument("--layer", help="encoder layer: " + "; ".join(f"{n}: {', '.join(l)}" for n, l in ENCODER_LAYERS.items()))
+        group.add_argument("--weights", default="default", help="torchvision weights name, 'default' (ImageNet) or 'none'")
+        group.add_argument("--input-size", type=int, help="image side after resize and centre crop (default: 224; synthetic: 64)")
+        group.add_argument("--feature-dtype", choices=["float16", "float32"], default="float16", help="dtype of the feature cache")
+        group.add_argument("--cache-dir", help="where feature caches go (default: data/cache/features)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when present)")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers for image decoding (default: %(default)s)")
+
+
+def data_config_from_args(args: argparse.Namespace) -> experiment.DataConfig:
+    if args.dataset == "synthetic":
+        spec = EncoderSpec("small_cnn", weights=None, input_size=args.input_size or 64)
+        min_count = 1 if args.min_count == 5 else args.min_count
+    else:
+        weights = PRETRAINED_WEIGHTS[args.encoder] if args.weights == "default" else (None if args.weights.lower() == "none" else args.weights)
+        spec = EncoderSpec(args.encoder, args.layer, weights, args.input_size or 224)
+        min_count = args.min_count
+    return experiment.DataConfig(
+        dataset=args.dataset, root=args.root, karpathy_json=args.karpathy_json, encoder=spec,
+        feature_dtype=args.feature_dtype, cache_dir=args.cache_dir, min_count=min_count, max_length=args.max_length,
+        limit=args.limit, synthetic_sizes=tuple(args.synthetic_sizes), seed=args.data_seed,
+    )
+
+
+def _add_train_config_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training (defaults: the paper's)")
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = TRAIN_HELP[f.name] + " (default: %(default)s)"
+        if f.type in ("bool", bool):
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
+        else:
+            kind = float if "float" in str(f.type) else int
+            group.add_argument(flag, type=kind, default=f.default, help=help_text)
+
+
+def _print_table(table, out_json: Path | None, extra: dict) -> None:
+    print(table.to_markdown())
+    if out_json:
+        out_json.parent.mkdir(parents=True, exist_ok=True)
+        out_json.write_text(json.dumps({**table.to_dict(), **extra}, indent=2))
+        print(f"metrics written to {out_json}")
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    config = data_config_from_args(args)
+    for split in args.splits:
+        records = experiment.load_records(config, split)
+        inputs = experiment.model_inputs(config, split, records, args.device or "cpu", num_workers=args.workers)
+        print(f"{split}: {inputs.array.shape} features ready")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_split
+    from .training import pick_device, seed_everything, train
+
+    config = data_config_from_args(args)
+    train_config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    device = pick_device(args.device)
+    started = time.perf_counter()
+    train_records, val_records = experiment.load_records(config, "train"), experiment.load_records(config, "val")
+    vocab = experiment.build_vocabulary(config, train_records)
+    train_inputs = experiment.model_inputs(config, "train", train_records, device, num_workers=args.workers)
+    val_inputs = experiment.model_inputs(config, "val", val_records, device, num_workers=args.workers)
+    seed_everything(train_config.seed)
+    model = experiment.new_model(
+        config, vocab, embed_dim=args.embed_dim, hidden_dim=args.hidden_dim, attention_dim=args.attention_dim,
+        dropout=args.dropout, attention=args.attention, use_beta=not args.no_beta,
+    )
+    out = Path(args.out)
+    print(f"training {args.attention} attention on {config.dataset} ({len(train_records)} train / {len(val_records)} val images, "
+          f"vocabulary {len(vocab)}, encoder {config.encoder.name}:{config.encoder.layer}@{config.encoder.input_size}, device {device}) -> {out}")
+    state = train(model, vocab, train_inputs, train_records, val_inputs, val_records, train_config, out, device,
+                  extra_state={"data_config": config.to_dict()})
+    if torch.distributed.is_initialized() and torch.distributed.get_rank() != 0:
+        return 0
+    print(f"best validation BLEU-4 (nltk, beam {train_config.val_beam_size}): {state.best_bleu4:.2f} at epoch {state.best_epoch}")
+    table = evaluate_split(out / "best.pt", config, "val", args.beam_size, device=device, records=val_records, inputs=val_inputs)
+    _print_table(table, out / "metrics_val.json", {"checkpoint": str(out / "best.pt"), "wall_seconds": round(time.perf_counter() - started, 1),
+                                                  "seed": train_config.seed, "best_epoch": state.best_epoch})
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_split
+
+    table = evaluate_split(Path(args.checkpoint), None, args.split, args.beam_size, root=args.root, device=args.device, limit=args.limit, workers=args.workers)
+    _print_table(table, Path(args.json) if args.json else None, {"checkpoint": args.checkpoint})
+    return 0
+
+
+def cmd_caption(args: argparse.Namespace) -> int:
+    from .evaluation import caption_files
+
+    for path, caption, figure in caption_files(Path(args.checkpoint), [Path(p) for p in args.images], args.beam_size, Path(args.out), args.device):
+        print(f"{path}: {caption}  (attention figure: {figure})")
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from . import benchmark
+
+    return benchmark.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sat_course", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("download", help="download a dataset (or print how to get it)")
+    add_download_arguments(p)
+    p.set_defaults(run=run_download)
+
+    p = sub.add_parser("features", help="extract CNN features of photos to the on-disk cache")
+    _add_data_arguments(p)
+    p.add_argument("--splits", nargs="+", default=["train", "val"], help="splits to extract (default: train val)")
+    p.set_defaults(run=cmd_features)
+
+    p = sub.add_parser("train", help="train a soft or hard attention model, then score it on the validation split")
+    _add_data_arguments(p)
+    model = p.add_argument_group("model")
+    model.add_argument("--attention", choices=["soft", "hard"], default="soft", help="attention mechanism (default: %(default)s)")
+    model.add_argument("--embed-dim", type=int, default=512, help="word embedding size m (default: %(default)s)")
+    model.add_argument("--hidden-dim", type=int, default=512, help="LSTM size n (default: %(default)s)")
+    model.add_argument("--attention-dim", type=int, default=512, help="hidden size of the f_att MLP (default: %(default)s)")
+    model.add_argument("--dropout", type=float, default=0.5, help="dropout on the output path (default: %(default)s)")
+    model.add_argument("--no-beta", action="store_true", help="ablation: no gating scalar beta")
+    _add_train_config_arguments(p)
+    p.add_argument("--beam-size", type=int, default=3, help="beam size of the final evaluation (default: %(default)s)")
+    p.add_argument("--out", required=True, help="output folder: checkpoints, log.csv, metrics_val.json (a rerun resumes)")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("evaluate", help="score a checkpoint on a split: BLEU-1..4 (nltk, coco), METEOR, ROUGE-L, CIDEr")
+    p.add_argument("checkpoint", help="a best.pt or last.pt")
+    p.add_argument("--split", default="val", help="train, val (alias dev) or test (default: %(default)s)")
+    p.add_argument("--root", help="dataset folder in the layout the model was trained on (default: the training one)")
+    p.add_argument("--beam-size", type=int, default=3, help="(default: %(default)s)")
+    p.add_argument("--limit", type=int, help="score only the first N images")
+    p.add_argument("--json", help="also write the table as JSON here")
+    p.add_argument("--device", help="cpu, cuda ... (default: cuda when present)")
+    p.add_argument("--workers", type=int, default=2, help="DataLoader workers for feature extraction")
+    p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser("caption", help="caption image files and save their attention figures")
+    p.add_argument("checkpoint")
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--beam-size", type=int, default=3, help="(default: %(default)s)")
+    p.add_argument("--out", default="build/captions", help="folder for the attention figures (default: %(default)s)")
+    p.add_argument("--device", help="cpu, cuda ... (default: cuda when present)")
+    p.set_defaults(run=cmd_caption)
+
+    p = sub.add_parser("benchmark", help="print throughput figures: features, training, beam search, memory")
+    p.add_argument("what", choices=["features", "train", "decode", "all"], help="which benchmark")
+    p.add_argument("--images", type=int, default=256, help="images for the feature benchmark (default: %(default)s)")
+    p.add_argument("--root", help="Flickr8k folder for the feature benchmark (default: found automatically)")
+    p.add_argument("--steps", type=int, default=10, help="training steps timed (default: %(default)s)")
+    p.set_defaults(run=cmd_benchmark)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except (DatasetError, CacheMismatchError, FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: rerun the same command to resume from the last checkpoint", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Scoring a trained model on a split, and captioning image files."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from . import experiment
+from .checkpoint import load_model
+from .data import ModelInputs
+from .encoders import build_encoder, preprocessing
+from .metrics import MetricsTable, score_captions
+from .records import CaptionedImage
+from .training import generate, pick_device
+
+
+def evaluate_split(
+    checkpoint: Path,
+    config: experiment.DataConfig | None,
+    split: str,
+    beam_size: int = 3,
+    root: str | None = None,
+    device: torch.device | str | None = None,
+    records: list[CaptionedImage] | None = None,
+    inputs: ModelInputs | None = None,
+    limit: int | None = None,
+    workers: int = 2,
+    scorers: tuple[str, ...] = ("nltk", "coco"),
+) -> MetricsTable:
+    """Decode every image of ``split`` once and score it against all of its references.
+
+    The data settings default to those the model was trained with; ``root`` points them at another
+    folder of the same layout (the held-out Flickr8k test split, for instance).
+    """
+    device = pick_device(str(device) if device else None)
+    model, vocab, state = load_model(checkpoint, device)
+    if config is None:
+        config = experiment.DataConfig.from_dict(state["extra"]["data_config"])
+    if root is not None:
+        config = replace(config, root=root)
+    if limit is not None:
+        config = replace(config, limit=limit)
+    if records is None:
+        records = experiment.load_records(config, split)
+    if inputs is None:
+        inputs = experiment.model_inputs(config, split, records, device, num_workers=workers)
+    captions = generate(model, inputs, beam_size=beam_size, device=device, progress=True)
+    hypotheses = {r.image_id: vocab.decode(c.tokens) for r, c in zip(records, captions)}
+    references = {r.image_id: list(r.captions) for r in records}
+    return score_captions(references, hypotheses, split, beam_size, scorers)
+
+
+def caption_files(checkpoint: Path, images: list[Path], beam_size: int, out_dir: Path, device: str | None = None) -> list[tuple[Path, str, Path]]:
+    """Caption image files with a model trained on photo features; save one attention figure per image."""
+    from .viz import attention_figure
+
+    device = pick_device(device)
+    model, vocab, state = load_model(checkpoint, device)
+    config = experiment.DataConfig.from_dict(state["extra"]["data_config"])
+    if config.dataset == "synthetic":
+        raise ValueError("this model reads synthetic scenes, not image files")
+    encoder = build_encoder(config.encoder.name, config.encoder.layer, config.encoder.weights, config.encoder.input_size).to(device).eval()
+    transform = preprocessing(config.encoder.input_size)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for path in images:
+        try:
+            with Image.open(path) as image:
+                picture = image.convert("RGB")
+        except OSError as error:
+            raise ValueError(f"{path}: cannot read image ({error})") from error
+        with torch.no_grad():
+            a = encoder(transform(picture).unsqueeze(0).to(device))
+            caption = generate(model, ModelInputs(a.cpu().numpy(), [path.name], "features"), beam_size=beam_size, device=device)[0]
+        shown = transform.transforms[1](transform.transforms[0](picture))  # resized and cropped as the encoder saw it
+        figure = attention_figure(shown, caption.words(vocab), caption.alphas, caption.betas, config.encoder.grid)
+        target = out_dir / f"{path.stem}_attention.png"
+        figure.savefig(target, dpi=100, bbox_inches="tight")
+        results.append((path, vocab.decode(caption.tokens), target))
+    return results
