@@ -76,11 +76,11 @@ def load_flickr8k(root: str | Path, split: str) -> list[CaptionedImage]:
     split_path = text_dir / SPLIT_FILES[split]
     records = []
     for number, name in enumerate(read_split_file(split_path), start=1):
+        path = image_dir / name
+        if not path.is_file():  # checked first: the captions of a missing file were skipped above
+            raise DatasetError(f"{split_path}:{number}: image file {path} is missing")
         if name not in captions:
             raise DatasetError(f"{split_path}:{number}: image {name!r} has no captions in {TOKEN_FILE}")
-        path = image_dir / name
-        if not path.is_file():
-            raise DatasetError(f"{split_path}:{number}: image file {path} is missing")
         records.append(CaptionedImage(name, path, tuple(captions[name]), split))
     return records
 

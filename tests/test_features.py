@@ -1,0 +1,198 @@
+"""Feature caches: values equal to the encoder's, reuse, resume after an interruption, bad files, mismatches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sat_course.datasets.errors import DatasetError
+from sat_course.encoders import AnnotationEncoder, EncoderSpec, preprocessing
+from sat_course.features import CacheMismatchError, extract_features, open_cache
+from sat_course.records import CaptionedImage
+
+SPEC = EncoderSpec("mobilenet_v2", layer="last", weights=None, input_size=64)  # 2x2 grid of 1280: L=4, D=1280
+
+
+def _calibrated(spec: EncoderSpec) -> AnnotationEncoder:
+    """A randomly initialised encoder whose batch-norm statistics are set from one random batch.
+
+    Straight from initialisation MobileNetV2's activations shrink to ~1e-9, below float16's range;
+    with calibrated statistics they are of order 1, so float16 caches can be compared with the encoder.
+    """
+    torch.manual_seed(0)
+    encoder = AnnotationEncoder(spec)
+    for module in encoder.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = None  # cumulative average: after one batch, exactly that batch's statistics
+            module.reset_running_stats()
+    encoder.train()
+    with torch.no_grad():
+        encoder(torch.randn(4, 3, spec.input_size, spec.input_size))
+    return encoder.eval()
+
+
+@pytest.fixture(scope="module")
+def encoder() -> AnnotationEncoder:
+    return _calibrated(SPEC)
+
+
+def _records(folder: Path, n: int = 5) -> list[CaptionedImage]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    records = []
+    for i in range(n):
+        path = folder / f"img{i}.jpg"
+        pixels = rng.integers(0, 256, size=(48 + 4 * i, 40, 3), dtype=np.uint8)  # various sizes, not square
+        Image.fromarray(pixels).save(path, format="JPEG")
+        records.append(CaptionedImage(path.name, path, ("a caption",), "train"))
+    return records
+
+
+def _direct(encoder: AnnotationEncoder, records: list[CaptionedImage]) -> np.ndarray:
+    """The encoder run by hand on the preprocessed images, outside the cache machinery."""
+    transform = preprocessing(SPEC.input_size)
+    images = []
+    for r in records:
+        with Image.open(r.image_path) as image:
+            images.append(transform(image.convert("RGB")))
+    with torch.no_grad():
+        return encoder(torch.stack(images).contiguous()).float().numpy()
+
+
+def _extract(records, encoder, directory, **kwargs):
+    kwargs.setdefault("batch_size", 2)
+    kwargs.setdefault("num_workers", 0)
+    return extract_features(records, encoder, directory, "train", progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float16", 2e-3), ("float32", 1e-4)])
+def test_features_have_shape_n_l_d_and_equal_the_encoder_output(tmp_path, encoder, dtype, rtol):
+    records = _records(tmp_path / "images")
+    cache = _extract(records, encoder, tmp_path / "cache", dtype=dtype)
+    assert cache.features.shape == (5, SPEC.grid**2, SPEC.feature_dim) == (5, 4, 1280)
+    assert cache.features.dtype == np.dtype(dtype)
+    assert isinstance(cache.features, np.memmap)
+    assert cache.image_ids == [r.image_id for r in records]
+    assert cache.row("img3.jpg") == 3
+    expected = _direct(encoder, records)
+    scale = np.abs(expected).max()
+    assert 0.1 < scale < 1e3  # of order 1: float16 keeps it
+    np.testing.assert_allclose(cache.features.astype(np.float32), expected, rtol=rtol, atol=rtol * scale)
+    meta = json.loads((tmp_path / "cache" / "train.json").read_text())
+    assert meta["done"] == 5 and meta["dtype"] == dtype and meta["shape"] == [5, 4, 1280]
+    assert meta["encoder"] == SPEC.to_dict()
+
+
+def test_features_with_one_worker_equal_those_without(tmp_path, encoder):
+    records = _records(tmp_path / "images", n=3)
+    plain = _extract(records, encoder, tmp_path / "c0", num_workers=0)
+    worker = _extract(records, encoder, tmp_path / "c1", num_workers=1)
+    np.testing.assert_array_equal(np.asarray(plain.features), np.asarray(worker.features))
+
+
+def test_a_complete_cache_is_reused_without_running_the_encoder(tmp_path, encoder, monkeypatch):
+    records = _records(tmp_path / "images", n=3)
+    first = np.array(_extract(records, encoder, tmp_path / "cache").features)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the encoder ran although the cache is complete")
+
+    monkeypatch.setattr(encoder, "forward", must_not_run)
+    again = _extract(records, encoder, tmp_path / "cache")
+    np.testing.assert_array_equal(np.asarray(again.features), first)
+
+
+def test_an_interrupted_extraction_resumes_where_it_stopped(tmp_path, encoder, monkeypatch):
+    records = _records(tmp_path / "images", n=5)
+    clean = np.array(_extract(records, encoder, tmp_path / "clean").features)
+
+    real_forward = encoder.forward
+    seen: list[int] = []
+
+    def dies_after_first_batch(images):
+        if seen:
+            raise KeyboardInterrupt("killed")
+        seen.append(len(images))
+        return real_forward(images)
+
+    monkeypatch.setattr(encoder, "forward", dies_after_first_batch)
+    with pytest.raises(KeyboardInterrupt):
+        _extract(records, encoder, tmp_path / "cache")
+    meta = json.loads((tmp_path / "cache" / "train.json").read_text())
+    assert meta["done"] == 2  # one batch of two
+    with pytest.raises(CacheMismatchError, match="incomplete"):
+        open_cache(tmp_path / "cache", "train", SPEC)
+
+    computed: list[int] = []
+
+    def counting(images):
+        computed.append(len(images))
+        return real_forward(images)
+
+    monkeypatch.setattr(encoder, "forward", counting)
+    resumed = _extract(records, encoder, tmp_path / "cache")
+    assert sum(computed) == 3  # only images 2, 3, 4
+    np.testing.assert_allclose(np.asarray(resumed.features, dtype=np.float32), clean.astype(np.float32), rtol=1e-3, atol=1e-3)
+    assert json.loads((tmp_path / "cache" / "train.json").read_text())["done"] == 5
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_a_corrupt_jpeg_is_a_short_dataset_error_naming_the_file(tmp_path, encoder, num_workers):
+    records = _records(tmp_path / "images", n=3)
+    bad = tmp_path / "images" / "img1.jpg"
+    bad.write_bytes(np.random.default_rng(0).integers(0, 256, 300, dtype=np.uint8).tobytes())
+    with pytest.raises(DatasetError) as info:
+        _extract(records, encoder, tmp_path / "cache", num_workers=num_workers)
+    message = str(info.value)
+    assert message.startswith(f"{bad}: cannot read image")
+    assert "Traceback" not in message and "DataLoader" not in message and "worker" not in message.lower()
+    assert len(message.splitlines()) == 1
+    assert "img0.jpg" not in message and "img2.jpg" not in message
+
+
+def test_a_cache_made_with_other_settings_is_refused_naming_the_json(tmp_path, encoder):
+    records = _records(tmp_path / "images", n=2)
+    _extract(records, encoder, tmp_path / "cache", dtype="float16")
+    meta_path = tmp_path / "cache" / "train.json"
+
+    other_layer = AnnotationEncoder(EncoderSpec("mobilenet_v2", layer="expand14", weights=None, input_size=64))
+    with pytest.raises(CacheMismatchError, match="encoder") as info:
+        _extract(records, other_layer, tmp_path / "cache", dtype="float16")
+    assert str(meta_path) in str(info.value)
+
+    with pytest.raises(CacheMismatchError, match="dtype") as info:
+        _extract(records, encoder, tmp_path / "cache", dtype="float32")
+    assert str(meta_path) in str(info.value)
+
+    with pytest.raises(CacheMismatchError, match="dtype") as info:
+        open_cache(tmp_path / "cache", "train", SPEC, dtype="float32")
+    assert str(meta_path) in str(info.value)
+
+    other_size = EncoderSpec("mobilenet_v2", layer="last", weights=None, input_size=96)
+    with pytest.raises(CacheMismatchError) as info:
+        open_cache(tmp_path / "cache", "train", other_size)
+    assert str(meta_path) in str(info.value)
+
+    with pytest.raises(CacheMismatchError, match="image list") as info:
+        _extract(list(reversed(records)), encoder, tmp_path / "cache")
+    assert str(meta_path) in str(info.value)
+
+    # the matching settings still open it
+    assert open_cache(tmp_path / "cache", "train", SPEC, "float16").features.shape == (2, 4, 1280)
+
+
+def test_open_cache_of_a_missing_split_and_bad_arguments(tmp_path, encoder):
+    with pytest.raises(FileNotFoundError, match="no feature cache"):
+        open_cache(tmp_path, "val", SPEC)
+    records = _records(tmp_path / "images", n=1)
+    with pytest.raises(ValueError, match="dtype"):
+        _extract(records, encoder, tmp_path / "cache", dtype="bfloat16")
+    with pytest.raises(ValueError, match="no images"):
+        _extract([], encoder, tmp_path / "cache")
+    with pytest.raises(ValueError, match="in-memory"):
+        _extract([CaptionedImage("x", None, ("c",), "train")], encoder, tmp_path / "cache")
