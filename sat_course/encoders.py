@@ -96,17 +96,17 @@ def make_offline_weights_visible() -> None:
 
 
 class SmallCNN(nn.Module):
-    """Four 3x3 conv layers (three with stride 2) for 64x64 synthetic scenes: an 8x8 grid of 128 features.
+    """Four 3x3 conv layers for 64x64 synthetic scenes: strides 2, 2, 2, 1 give an 8x8 grid of 128 features.
 
-    Its receptive field (about 30 px) is small enough that each location describes a neighbourhood of
-    the image, not the whole of it, so attention has something to choose between.
+    Its receptive field (31 px) is small enough that each location describes a neighbourhood of the
+    image, not the whole of it, so attention has something to choose between.
     """
 
-    def __init__(self, channels: tuple[int, int, int, int] = (32, 64, 96, 128)) -> None:
+    def __init__(self, channels: tuple[int, ...] = (32, 64, 128, 128), strides: tuple[int, ...] = (2, 2, 2, 1)) -> None:
         super().__init__()
         layers, previous = [], 3
-        for i, out in enumerate(channels):
-            layers += [nn.Conv2d(previous, out, 3, stride=1 if i == 0 else 2, padding=1), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+        for out, stride in zip(channels, strides):
+            layers += [nn.Conv2d(previous, out, 3, stride=stride, padding=1), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
             previous = out
         self.body = nn.Sequential(*layers)
 

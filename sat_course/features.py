@@ -41,7 +41,7 @@ def cache_metadata(spec: EncoderSpec, dtype: str, image_ids: list[str]) -> dict:
     return {
         "format": FORMAT_VERSION,
         "encoder": spec.to_dict(),
-        "preprocessing": preprocessing_description(spec.input_size) if spec.name != "small_cnn" else "scaled to [0, 1]",
+        "preprocessing": preprocessing_description(spec.input_size),
         "dtype": dtype,
         "shape": [len(image_ids), spec.grid**2, spec.feature_dim],
         "image_ids": image_ids,

@@ -1,0 +1,100 @@
+"""The course's own settings and its main job: run every notebook in order and summarise the results.
+
+``python -m sat_course.course`` (what ``python3 run.py course`` calls) executes the notebooks with a
+fresh kernel each, writes the executed copies to ``build/course/`` and a summary (metrics table and
+attention figures) to ``build/course/summary.md``.
+
+The notebooks share the models they train on the synthetic scenes through ``build/models/``: a
+notebook reuses a finished run when one is there and trains it when not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import experiment
+from .checkpoint import load_model
+from .model import CaptionModel
+from .text import Vocabulary
+from .training import TrainConfig, TrainState, seed_everything, train
+
+NOTEBOOKS = ["01_feature_extraction", "02_soft_attention", "03_hard_attention_reinforce", "04_training", "05_bleu_evaluation", "06_visualization"]
+
+# Sized so that each synthetic model trains in about two minutes on two CPU cores. The paper's settings
+# apart from size and learning rate: a higher rate because a two-minute run has few steps.
+SYNTHETIC_DECODER = {"embed_dim": 64, "hidden_dim": 128, "attention_dim": 64, "dropout": 0.1}
+SYNTHETIC_TRAINING = TrainConfig(epochs=6, batch_size=64, learning_rate=2e-3, patience=3, checkpoint_every=100, seed=0)
+
+
+def build_dir() -> Path:
+    """``$SAT_COURSE_BUILD`` or the project's git-ignored ``build/``."""
+    return Path(os.environ.get("SAT_COURSE_BUILD", experiment.PROJECT_ROOT / "build"))
+
+
+def synthetic_model(attention: str = "soft", config: experiment.DataConfig | None = None, train_config: TrainConfig = SYNTHETIC_TRAINING,
+                    run_dir: Path | None = None, progress: bool = True) -> tuple[CaptionModel, Vocabulary, TrainState, Path]:
+    """The course's model of the synthetic scenes: trained here, or reused when a finished run exists.
+
+    Returns the best checkpoint's model (eval mode), its vocabulary, the training state and the run folder.
+    """
+    config = config or experiment.synthetic_config()
+    run_dir = run_dir or build_dir() / "models" / f"synthetic-{attention}"
+    train_records, val_records = experiment.load_records(config, "train"), experiment.load_records(config, "val")
+    vocab = experiment.build_vocabulary(config, train_records)
+    seed_everything(train_config.seed)
+    model = experiment.new_model(config, vocab, attention=attention, **SYNTHETIC_DECODER)
+    state = train(model, vocab, experiment.model_inputs(config, "train", train_records), train_records,
+                  experiment.model_inputs(config, "val", val_records), val_records, train_config, run_dir,
+                  progress=progress, extra_state={"data_config": config.to_dict()})
+    best, vocab, _ = load_model(run_dir / "best.pt")
+    return best, vocab, state, run_dir
+
+
+def _summary(results: Path, executed: Path) -> str:
+    lines = ["# Course run summary", "", f"Executed notebooks: `{executed}`", ""]
+    for metrics in sorted(results.glob("metrics_*.json")):
+        data = json.loads(metrics.read_text())
+        lines += [f"## {metrics.stem}", "", data.get("title", ""), "", data["markdown"], ""]
+    for grounding in sorted(results.glob("grounding_*.json")):
+        data = json.loads(grounding.read_text())
+        lines += [f"## {grounding.stem}", "", data["text"], ""]
+    figures = sorted(results.glob("*.png"))
+    if figures:
+        lines += ["## Attention figures", ""] + [f"![{f.stem}]({f.resolve()})" for f in figures]
+    return "\n".join(lines) + "\n"
+
+
+def run_notebooks(names: list[str], out_dir: Path, timeout: int = 1800) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        source = experiment.PROJECT_ROOT / "notebooks" / f"{name}.ipynb"
+        notebook = nbformat.read(source, as_version=4)
+        started = time.perf_counter()
+        print(f"running {name} ...", flush=True)
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}).execute()
+        nbformat.write(notebook, out_dir / f"{name}.ipynb")
+        print(f"  done in {time.perf_counter() - started:.0f} s -> {out_dir / (name + '.ipynb')}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sat_course.course", description="Run the course notebooks in order and summarise.")
+    parser.add_argument("--only", nargs="+", choices=NOTEBOOKS, help="run only these notebooks")
+    args = parser.parse_args(argv)
+    out = build_dir() / "course"
+    run_notebooks(args.only or NOTEBOOKS, out)
+    summary = out / "summary.md"
+    summary.write_text(_summary(build_dir() / "results", out))
+    print(f"\nexecuted notebooks in {out}\nsummary (metrics table, attention figures): {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

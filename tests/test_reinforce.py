@@ -1,0 +1,104 @@
+"""Hard attention's REINFORCE estimator against the exact gradient, found by enumerating every location sequence."""
+
+import itertools
+
+import pytest
+import torch
+
+from sat_course.losses import MovingAverageBaseline, caption_log_likelihood, reinforce_surrogate
+from sat_course.model import AttentionDecoder, DecoderConfig
+
+L, STEPS = 3, 3
+
+
+@pytest.fixture(scope="module")
+def problem():
+    torch.manual_seed(0)
+    config = DecoderConfig(vocab_size=6, feature_dim=4, embed_dim=5, hidden_dim=5, attention_dim=4, dropout=0.0, attention="hard")
+    decoder = AttentionDecoder(config).double()
+    a = torch.randn(1, L, 4, dtype=torch.float64) * 2
+    tokens = torch.tensor([[1, 4, 5, 2]])  # <start> w w <end>: three steps, 3**3 location sequences
+    return decoder, a, tokens
+
+
+def _params(decoder):
+    return [decoder.att_score.weight, decoder.att_hidden.weight, decoder.att_annotation.weight, decoder.out_vocab.weight]
+
+
+def exact_objective(decoder, a, tokens):
+    """L_s = sum_s p(s | a) log p(y | s, a), summed over all L**STEPS sequences of locations."""
+    sequences = torch.tensor(list(itertools.product(range(L), repeat=STEPS)))
+    n = len(sequences)
+    out = decoder(a.expand(n, -1, -1), tokens.expand(n, -1), context_mode="sample", locations=sequences)
+    mask = torch.ones(n, STEPS, dtype=torch.float64)
+    log_lik = caption_log_likelihood(out.logits, tokens.expand(n, -1)[:, 1:], mask)
+    log_p_s = out.log_p_locations.sum(1)
+    assert torch.allclose(log_p_s.exp().sum(), torch.tensor(1.0, dtype=torch.float64))
+    return (log_p_s.exp() * log_lik).sum(), (log_p_s.exp() * log_lik).sum().item()
+
+
+def reinforce_estimates(decoder, a, tokens, baseline, groups=40, per_group=500, seed=1):
+    """Group means of the single-sample estimator of dL_s/dW (minus the surrogate's gradient)."""
+    generator = torch.Generator().manual_seed(seed)
+    estimates = []
+    for _ in range(groups):
+        out = decoder(a.expand(per_group, -1, -1), tokens.expand(per_group, -1), context_mode="sample", generator=generator)
+        mask = torch.ones(per_group, STEPS, dtype=torch.float64)
+        log_lik = caption_log_likelihood(out.logits, tokens.expand(per_group, -1)[:, 1:], mask)
+        loss = reinforce_surrogate(log_lik, out.log_p_locations, out.entropies, mask, baseline, 1.0, 0.0).mean()
+        grads = torch.autograd.grad(loss, _params(decoder))
+        estimates.append(-torch.cat([g.flatten() for g in grads]))
+    return torch.stack(estimates)
+
+
+def test_exact_objective_is_a_proper_expectation(problem):
+    decoder, a, tokens = problem
+    _, value = exact_objective(decoder, a, tokens)
+    assert value < 0  # an expected log-likelihood
+
+
+def test_reinforce_is_unbiased_against_exact_enumeration(problem):
+    decoder, a, tokens = problem
+    objective, expected_log_lik = exact_objective(decoder, a, tokens)
+    exact = torch.cat([g.flatten() for g in torch.autograd.grad(objective, _params(decoder))])
+    for baseline in (0.0, expected_log_lik):
+        estimates = reinforce_estimates(decoder, a, tokens, baseline)
+        mean = estimates.mean(0)
+        standard_error = estimates.std(0) / len(estimates) ** 0.5
+        z = (mean - exact).abs() / (standard_error + 1e-12)
+        # 4 standard errors on each of the components; the exact gradient is not tiny, so this can fail.
+        assert exact.abs().max() > 1e-2
+        assert z.max() < 4.5, f"baseline {baseline}: worst z-score {z.max():.2f}"
+        assert torch.allclose(mean, exact, atol=5 * standard_error.max().item())
+
+
+def test_baseline_lowers_the_variance(problem):
+    decoder, a, tokens = problem
+    _, expected_log_lik = exact_objective(decoder, a, tokens)
+    without = reinforce_estimates(decoder, a, tokens, 0.0, groups=30, per_group=50, seed=2).var(0).sum()
+    with_baseline = reinforce_estimates(decoder, a, tokens, expected_log_lik, groups=30, per_group=50, seed=2).var(0).sum()
+    assert with_baseline < 0.5 * without, (float(with_baseline), float(without))
+
+
+def test_a_learned_moving_average_baseline_tracks_the_reward(problem):
+    decoder, a, tokens = problem
+    _, expected_log_lik = exact_objective(decoder, a, tokens)
+    baseline = MovingAverageBaseline(0.9)
+    generator = torch.Generator().manual_seed(3)
+    for _ in range(200):
+        out = decoder(a.expand(64, -1, -1), tokens.expand(64, -1), context_mode="sample", generator=generator)
+        log_lik = caption_log_likelihood(out.logits, tokens.expand(64, -1)[:, 1:], torch.ones(64, STEPS, dtype=torch.float64))
+        baseline.update(log_lik.mean().item())
+    assert abs(baseline.value - expected_log_lik) < 0.1 * abs(expected_log_lik)
+
+
+def test_gradient_through_log_alpha_is_what_moves_attention(problem):
+    """Without the REINFORCE term the attention MLP's w gets no gradient from a sampled location."""
+    decoder, a, tokens = problem
+    out = decoder(a.expand(8, -1, -1), tokens.expand(8, -1), context_mode="sample", generator=torch.Generator().manual_seed(0))
+    mask = torch.ones(8, STEPS, dtype=torch.float64)
+    log_lik = caption_log_likelihood(out.logits, tokens.expand(8, -1)[:, 1:], mask)
+    plain = torch.autograd.grad(-log_lik.mean(), decoder.att_score.weight, retain_graph=True, allow_unused=True)[0]
+    reinforce = torch.autograd.grad(reinforce_surrogate(log_lik, out.log_p_locations, out.entropies, mask, 0.0, 1.0, 0.0).mean(), decoder.att_score.weight)[0]
+    assert plain is None or plain.abs().max() < 1e-12
+    assert reinforce.abs().max() > 1e-6
