@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import matplotlib.pyplot as plt
@@ -50,3 +51,66 @@ def attention_figure(image, words: list[str], alphas, betas=None, grid: int | No
         ax.set_title(title, fontsize=10)
     figure.tight_layout()
     return figure
+
+
+def word_attention_figure(image, words: list[str], alphas, betas, index: int, grid: int, size: float = 4.0):
+    """One word's attention over the image, the caption underneath with that word in brackets."""
+    image = np.asarray(image)
+    figure, ax = plt.subplots(figsize=(size, size + 0.6))
+    ax.imshow(image)
+    ax.imshow(upsample_attention(np.asarray(alphas)[index], grid, image.shape[:2]), cmap="gray", alpha=0.6)
+    ax.axis("off")
+    ax.set_title(f"{words[index]!r}: β = {float(np.asarray(betas)[index]):.2f}", fontsize=11)
+    caption = " ".join(f"[{w}]" if k == index else w for k, w in enumerate(words))
+    figure.text(0.5, 0.02, caption, ha="center", fontsize=9, wrap=True)
+    return figure
+
+
+class AttentionExplorer:
+    """ipywidgets explorer: pick an image, slide over its generated words, see where the model looked.
+
+    ``items`` holds, per image, ``(name, image array, words, alphas (len(words), L), betas)``.
+    """
+
+    def __init__(self, items: list[tuple[str, np.ndarray, list[str], np.ndarray, np.ndarray]], grid: int) -> None:
+        import ipywidgets as widgets
+
+        if not items:
+            raise ValueError("nothing to explore: no captioned images given")
+        self.items, self.grid = items, grid
+        self.picker = widgets.Dropdown(options=[(name, k) for k, (name, *_rest) in enumerate(items)], value=0, description="image")
+        self.slider = widgets.IntSlider(value=0, min=0, max=len(items[0][2]) - 1, description="word", continuous_update=False)
+        self.output = widgets.Output()
+        self.picker.observe(self._on_image, names="value")
+        self.slider.observe(lambda change: self.render(), names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.picker, self.slider]), self.output])
+        self.render()
+
+    def _on_image(self, change) -> None:
+        words = self.items[change["new"]][2]
+        self.slider.value = 0
+        self.slider.max = max(0, len(words) - 1)
+        self.render()
+
+    def render(self) -> None:
+        _, image, words, alphas, betas = self.items[self.picker.value]
+        figure = word_attention_figure(image, words, alphas, betas, min(self.slider.value, len(words) - 1), self.grid)
+        self.output.clear_output(wait=True)
+        with self.output:
+            display_figure(figure)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def display_figure(figure) -> None:
+    """Show a figure as a PNG image (also inside an ipywidgets Output) and release it."""
+    from IPython.display import Image as PNG
+    from IPython.display import display
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(figure)
+    display(PNG(data=buffer.getvalue()))
