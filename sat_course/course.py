@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import experiment
@@ -25,10 +26,38 @@ from .training import TrainConfig, TrainState, seed_everything, train
 
 NOTEBOOKS = ["01_feature_extraction", "02_soft_attention", "03_hard_attention_reinforce", "04_training", "05_bleu_evaluation", "06_visualization"]
 
+TRACKS = ("synthetic", "flickr8k", "flickr8k-small")
+
 # Sized so that each synthetic model trains in about two minutes on two CPU cores. The paper's settings
 # apart from size and learning rate: a higher rate because a two-minute run has few steps.
 SYNTHETIC_DECODER = {"embed_dim": 64, "hidden_dim": 128, "attention_dim": 64, "dropout": 0.1}
 SYNTHETIC_TRAINING = TrainConfig(epochs=6, batch_size=64, learning_rate=2e-3, patience=3, checkpoint_every=100, seed=0)
+PAPER_DECODER = {"embed_dim": 512, "hidden_dim": 512, "attention_dim": 512, "dropout": 0.5}
+
+
+@dataclass(frozen=True)
+class Track:
+    """What a notebook runs on: the data, the decoder sizes and the training settings."""
+
+    name: str
+    data: experiment.DataConfig
+    decoder: dict
+    training: TrainConfig
+
+
+def track(name: str | None = None) -> Track:
+    """The notebooks' tracks: ``synthetic`` (default: minutes on a laptop CPU), ``flickr8k`` (the real photos at
+    the paper's sizes and settings: hours on a CPU) and ``flickr8k-small`` (64 photos, tiny sizes: checks the
+    Flickr8k path in CI). ``$SAT_COURSE_TRACK`` picks one when ``name`` is None."""
+    name = name or os.environ.get("SAT_COURSE_TRACK", "synthetic")
+    if name == "synthetic":
+        return Track(name, experiment.synthetic_config(), SYNTHETIC_DECODER, SYNTHETIC_TRAINING)
+    if name == "flickr8k":
+        return Track(name, experiment.flickr8k_config(), PAPER_DECODER, TrainConfig(val_max_images=None))
+    if name == "flickr8k-small":
+        return Track(name, experiment.flickr8k_config(limit=64, min_count=2), SYNTHETIC_DECODER,
+                     TrainConfig(epochs=1, batch_size=32, learning_rate=2e-3, checkpoint_every=100))
+    raise ValueError(f"unknown track {name!r}: choose one of {', '.join(TRACKS)}")
 
 
 def build_dir() -> Path:
@@ -36,21 +65,21 @@ def build_dir() -> Path:
     return Path(os.environ.get("SAT_COURSE_BUILD", experiment.PROJECT_ROOT / "build"))
 
 
-def synthetic_model(attention: str = "soft", config: experiment.DataConfig | None = None, train_config: TrainConfig = SYNTHETIC_TRAINING,
-                    run_dir: Path | None = None, progress: bool = True) -> tuple[CaptionModel, Vocabulary, TrainState, Path]:
-    """The course's model of the synthetic scenes: trained here, or reused when a finished run exists.
+def course_model(attention: str = "soft", chosen: Track | None = None, progress: bool = True) -> tuple[CaptionModel, Vocabulary, TrainState, Path]:
+    """The course's model for a track: trained here, or reused when a finished run exists in build/models.
 
     Returns the best checkpoint's model (eval mode), its vocabulary, the training state and the run folder.
     """
-    config = config or experiment.synthetic_config()
-    run_dir = run_dir or build_dir() / "models" / f"synthetic-{attention}"
-    train_records, val_records = experiment.load_records(config, "train"), experiment.load_records(config, "val")
-    vocab = experiment.build_vocabulary(config, train_records)
-    seed_everything(train_config.seed)
-    model = experiment.new_model(config, vocab, attention=attention, **SYNTHETIC_DECODER)
-    state = train(model, vocab, experiment.model_inputs(config, "train", train_records), train_records,
-                  experiment.model_inputs(config, "val", val_records), val_records, train_config, run_dir,
-                  progress=progress, extra_state={"data_config": config.to_dict()})
+    chosen = chosen or track()
+    run_dir = build_dir() / "models" / f"{chosen.name}-{attention}"
+    data = chosen.data
+    train_records, val_records = experiment.load_records(data, "train"), experiment.load_records(data, "val")
+    vocab = experiment.build_vocabulary(data, train_records)
+    seed_everything(chosen.training.seed)
+    model = experiment.new_model(data, vocab, attention=attention, **chosen.decoder)
+    state = train(model, vocab, experiment.model_inputs(data, "train", train_records, progress=progress), train_records,
+                  experiment.model_inputs(data, "val", val_records, progress=progress), val_records, chosen.training, run_dir,
+                  progress=progress, extra_state={"data_config": data.to_dict()})
     best, vocab, _ = load_model(run_dir / "best.pt")
     return best, vocab, state, run_dir
 
