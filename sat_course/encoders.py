@@ -99,14 +99,16 @@ class SmallCNN(nn.Module):
     """Four 3x3 conv layers for 64x64 synthetic scenes: strides 2, 2, 2, 1 give an 8x8 grid of 128 features.
 
     Its receptive field (31 px) is small enough that each location describes a neighbourhood of the
-    image, not the whole of it, so attention has something to choose between.
+    image, not the whole of it, so attention has something to choose between. GroupNorm rather than
+    BatchNorm: it behaves the same in training and evaluation, and a batch of captions holds the same
+    image several times, which skews batch statistics.
     """
 
     def __init__(self, channels: tuple[int, ...] = (32, 64, 128, 128), strides: tuple[int, ...] = (2, 2, 2, 1)) -> None:
         super().__init__()
         layers, previous = [], 3
         for out, stride in zip(channels, strides):
-            layers += [nn.Conv2d(previous, out, 3, stride=stride, padding=1), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(previous, out, 3, stride=stride, padding=1), nn.GroupNorm(8, out), nn.ReLU(inplace=True)]
             previous = out
         self.body = nn.Sequential(*layers)
 
