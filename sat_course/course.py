@@ -11,6 +11,7 @@ notebook reuses a finished run when one is there and trains it when not.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import sys
@@ -72,6 +73,13 @@ def course_model(attention: str = "soft", chosen: Track | None = None, progress:
     """
     chosen = chosen or track()
     run_dir = build_dir() / "models" / f"{chosen.name}-{attention}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / ".lock", "w") as lock:  # two notebooks asking for the same model: the second waits, then reuses it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _train_or_reuse(attention, chosen, run_dir, progress)
+
+
+def _train_or_reuse(attention: str, chosen: Track, run_dir: Path, progress: bool) -> tuple[CaptionModel, Vocabulary, TrainState, Path]:
     data = chosen.data
     train_records, val_records = experiment.load_records(data, "train"), experiment.load_records(data, "val")
     vocab = experiment.build_vocabulary(data, train_records)
