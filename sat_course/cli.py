@@ -165,6 +165,13 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     return benchmark.run(args)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import table
+
+    print(table([Path(p) for p in args.metrics]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sat_course", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -213,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="build/captions", help="folder for the attention figures (default: %(default)s)")
     p.add_argument("--device", help="cpu, cuda ... (default: cuda when present)")
     p.set_defaults(run=cmd_caption)
+
+    p = sub.add_parser("report", help="the results table (markdown) from metrics JSON files of runs")
+    p.add_argument("metrics", nargs="+", help="metrics_val.json files written by train or evaluate --json")
+    p.set_defaults(run=cmd_report)
 
     p = sub.add_parser("benchmark", help="print throughput figures: features, training, beam search, memory")
     p.add_argument("what", choices=["features", "train", "decode", "all"], help="which benchmark")

@@ -1,0 +1,35 @@
+"""The README's results table, from the metrics JSON files the runs wrote (``python -m sat_course report``)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+# Table 1 of the paper, Flickr8k (VGG-19 features; BLEU from coco-caption, 0-100).
+PAPER_FLICKR8K = {"soft": {"BLEU-1": 67.0, "BLEU-2": 44.8, "BLEU-3": 29.9, "BLEU-4": 19.5, "METEOR": 18.93},
+                  "hard": {"BLEU-1": 67.0, "BLEU-2": 45.7, "BLEU-3": 31.4, "BLEU-4": 21.3, "METEOR": 20.30}}
+COLUMNS = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr"]
+
+
+def run_row(metrics_path: Path) -> str:
+    """One table row: the coco-caption scores of a run, with its split, beam, seed, epochs and wall time."""
+    data = json.loads(metrics_path.read_text())
+    scores = data["scores"]["coco"]
+    run = metrics_path.parent
+    epochs = ""
+    if (run / "log.csv").exists():
+        with open(run / "log.csv") as f:
+            epochs = str(len(list(csv.DictReader(f))))
+    cells = [f"{scores[m]:.1f}" if m in scores else "-" for m in COLUMNS]
+    minutes = f"{data['wall_seconds'] / 60:.0f}" if "wall_seconds" in data else "-"
+    return (f"| {run.name} | {data['split']} | {data['beam_size']} | " + " | ".join(cells)
+            + f" | {data.get('seed', '-')} | {data.get('best_epoch', '-')}/{epochs or '-'} | {minutes} |")
+
+
+def table(metrics_files: list[Path]) -> str:
+    header = ["| run | split | beam | " + " | ".join(COLUMNS) + " | seed | best/epochs | minutes |",
+              "|---" * (len(COLUMNS) + 6) + "|"]
+    paper = [f"| paper, {kind} (VGG-19) | test | ? | " + " | ".join(f"{PAPER_FLICKR8K[kind][m]:.1f}" if m in PAPER_FLICKR8K[kind] else "-" for m in COLUMNS)
+             + " | - | - | - |" for kind in ("soft", "hard")]
+    return "\n".join(header + paper + [run_row(p) for p in metrics_files])
