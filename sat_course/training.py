@@ -290,7 +290,7 @@ def train(
             state.step_in_epoch += 1
             state.global_step += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_value:.2f}")
+            bar.set_postfix(loss=f"{loss_value:.2f}", refresh=False)
             if state.global_step % config.checkpoint_every == 0:
                 checkpoint(last, full=True)
         bar.close()
