@@ -201,7 +201,7 @@ def _check_cells(nb, path: Path) -> list[tuple[int, str, str, float]]:
         where = f"{where} ({qid} {kind})"
         if cell.cell_type != "code":
             raise AssignmentError(f"{where} is a {cell.cell_type} cell; assignment cells must be code cells")
-        points = 0.0
+        points = 0
         if kind == SOLUTION:
             if not _regions(lines, BEGIN_SOLUTION, END_SOLUTION, where):
                 raise AssignmentError(f"{where} has no {BEGIN_SOLUTION!r} ... {END_SOLUTION!r} region")
@@ -340,7 +340,7 @@ def release(source_dir: Path, release_dir: Path, notebooks: list[str] | None = N
     for path, student in students:
         release_dir.mkdir(parents=True, exist_ok=True)
         target = release_dir / path.name
-        target.write_text(nbformat.writes(student), encoding="utf-8")
+        nbformat.write(student, target)  # sorted keys, one-space indent, final newline: what Jupyter writes
         written.append(target)
     return written
 
@@ -445,17 +445,25 @@ def grade(submission: Path, source_dir: Path, timeout: int = 1800, env: Mapping[
     except NoSuchKernel:
         raise AssignmentError(f"no Jupyter kernel named {KERNEL!r} (run: python -m ipykernel install --sys-prefix --name python3)") from None
     except (DeadKernelError, CellTimeoutError) as exc:
-        died = f"not run: the kernel stopped ({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})"
+        died = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}" if str(exc).strip() else type(exc).__name__
 
-    cell_errors, failed = [], {}
+    cell_errors, failed, raised, died_at_cell = [], {}, set(), False
     for index, cell in enumerate(graded.cells):
         if cell.cell_type != "code" or not cell.source.strip():
             continue
         reply = replies.get(index)
         if reply is None:
-            error = died or "not run"
+            if client.skip_cells_with_tag in cell.metadata.get("tags", []):
+                continue
+            if died is None:
+                error = "not run"
+            elif not died_at_cell:
+                error, died_at_cell = f"the kernel died running this cell ({died})", True
+            else:
+                error = "not run: the kernel died earlier"
         elif reply.get("status") == "error":
             error = _summary(reply)
+            raised.add(index)
         else:
             continue
         meta = _meta(cell)
@@ -468,14 +476,15 @@ def grade(submission: Path, source_dir: Path, timeout: int = 1800, env: Mapping[
         if qid in missing:
             scores[qid] = QuestionScore(0, q.points, missing[qid])
         elif solution_errors:
-            scores[qid] = QuestionScore(0, q.points, f"solution cell raised {solution_errors[0].error}")
+            first = solution_errors[0]
+            scores[qid] = QuestionScore(0, q.points, f"solution cell raised {first.error}" if first.cell in raised else f"solution cell: {first.error}")
         else:
             earned, error = 0, None
             for index, cell in enumerate(graded.cells):
                 meta = _meta(cell)
                 if meta and meta["id"] == qid and meta["kind"] == TESTS:
                     if index in failed:
-                        error = error or f"tests failed: {failed[index]}"
+                        error = error or (f"tests failed: {failed[index]}" if index in raised else f"tests: {failed[index]}")
                     else:
                         earned += meta["points"]
             scores[qid] = QuestionScore(earned, q.points, error)

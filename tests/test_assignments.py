@@ -278,6 +278,24 @@ def test_worked_submission(reports):
     assert "mul" in table and "3 / 3" in table and "total" in table and "4 / 9" in table
 
 
+def test_a_cell_past_the_timeout_is_interrupted_and_a_dead_kernel_ends_the_run(tmp_path):
+    """One small notebook (about five seconds): a busy loop past the per-cell timeout, then a cell that kills the kernel."""
+    cells = []
+    for qid, value in (("loop", "x = 1"), ("after", "y = 2"), ("die", "z = 3")):
+        cells += [solution_cell(qid, f"### BEGIN SOLUTION\n{value}\n### END SOLUTION"), checks_cell(qid, 1, f"assert {value.replace('=', '==')}")]
+    (tmp_path / "src").mkdir()
+    nbformat.write(new_notebook(cells=cells), tmp_path / "src" / "t.ipynb")
+    student = nbformat.read(tmp_path / "src" / "t.ipynb", as_version=4)
+    student.cells[0].source = "x = 1\nimport time\nwhile True:\n    time.sleep(0.05)"
+    student.cells[4].source = "import os\nos._exit(1)"
+    nbformat.write(student, tmp_path / "t.ipynb")
+    report = grade(tmp_path / "t.ipynb", tmp_path / "src", timeout=2)
+    assert report.questions["loop"] == (0, 1, "solution cell raised CellTimeoutError: cell ran longer than 2 s and was interrupted")
+    assert report.questions["after"] == (1, 1, None)  # the kernel was interrupted and went on
+    assert report.questions["die"].earned == 0 and "the kernel died running this cell" in report.questions["die"].error
+    assert report.cell_errors[-1] == assignments.CellError(5, "die", "tests", "not run: the kernel died earlier")
+
+
 # ----------------------------------------------------------------------------------------- command line
 
 
@@ -304,7 +322,7 @@ def test_cli_grade_writes_tables_and_json(reports, source, tmp_path, monkeypatch
     assert list(data["submissions"]) == [str(folder / "instructor" / "hw.ipynb"), str(folder / "stub" / "hw.ipynb"), str(single)]
     worked = data["submissions"][str(single)]
     assert set(worked) == {"submission", "source", "earned", "possible", "questions", "cell_errors"}
-    assert (worked["earned"], worked["possible"]) == (4, 9)
+    assert (worked["earned"], worked["possible"]) == (4, 9) and isinstance(worked["possible"], int)  # integer points stay integers
     assert worked["questions"]["mul"] == {"earned": 3, "possible": 3, "error": None}
     assert worked["questions"]["const"] == {"earned": 0, "possible": 1, "error": "solution cell raised ValueError: oops"}
     assert all(set(e) == {"cell", "question", "kind", "error"} for e in worked["cell_errors"])
