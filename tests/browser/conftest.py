@@ -50,24 +50,34 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 def _ensure_chromium() -> Path:
-    """/usr/bin/chromium, installed with apt when missing; skips the test (with the reason) when it can't be."""
+    """The browser: $SAT_CHROMIUM if set, else /usr/bin/chromium, else a Chromium or Chrome on PATH (as on
+    GitHub's runners), else Debian's chromium installed with apt (as root); skips, with the reason, otherwise."""
+    chosen = os.environ.get("SAT_CHROMIUM")
+    if chosen:
+        if not Path(chosen).exists():
+            pytest.skip(f"SAT_CHROMIUM={chosen} does not exist")
+        return Path(chosen)
     if CHROMIUM.exists():
         return CHROMIUM
+    for name in ("chromium", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found and "/snap/" not in os.path.realpath(found):  # a snap's wrapper is not a browser playwright can drive
+            return Path(found)
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        pytest.skip(f"{CHROMIUM} is missing and we are not root to `apt-get install chromium`")
+        pytest.skip(f"no Chromium: {CHROMIUM} is missing and we are not root to `apt-get install chromium` (or set SAT_CHROMIUM)")
     if shutil.which("apt-get") is None:
-        pytest.skip(f"{CHROMIUM} is missing and there is no apt-get to install it")
+        pytest.skip(f"no Chromium: {CHROMIUM} is missing and there is no apt-get to install it (or set SAT_CHROMIUM)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
         try:
             done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
         except subprocess.TimeoutExpired:
-            pytest.skip(f"`{' '.join(command)}` took more than 15 minutes")
+            pytest.skip(f"no Chromium: `{' '.join(command)}` took more than 15 minutes")
         if done.returncode != 0:
             output = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
-            pytest.skip(f"could not install Chromium: `{' '.join(command)}` exited {done.returncode}:\n{output}")
+            pytest.skip(f"no Chromium: `{' '.join(command)}` exited {done.returncode}:\n{output}")
     if not CHROMIUM.exists():
-        pytest.skip(f"apt-get installed chromium but {CHROMIUM} is still missing")
+        pytest.skip(f"no Chromium: apt-get installed chromium but {CHROMIUM} is still missing")
     return CHROMIUM
 
 
@@ -118,6 +128,27 @@ class JupyterLab:
     def log_tail(self) -> str:
         return _tail(self.log)
 
+    def _get(self, api: str):
+        request = urllib.request.Request(f"{self.url}{api}", headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    def kernels_idle(self) -> bool:
+        """Whether every kernel of the server is idle (as the server sees it)."""
+        return all(kernel["execution_state"] == "idle" for kernel in self._get("api/kernels"))
+
+    def notebook_idle(self, path: str) -> bool:
+        """Whether the notebook ``path`` has a kernel session and its kernel is idle."""
+        return any(s["path"] == path and (s.get("kernel") or {}).get("execution_state") == "idle" for s in self._get("api/sessions"))
+
+    def shutdown_kernels(self) -> None:
+        """Shut down every kernel session, so that the next notebook starts on a quiet machine."""
+        for session in self._get("api/sessions"):
+            request = urllib.request.Request(
+                f"{self.url}api/sessions/{session['id']}", headers={"Authorization": f"token {self.token}"}, method="DELETE"
+            )
+            urllib.request.urlopen(request, timeout=60).close()
+
 
 def _status_ok(url: str, token: str) -> bool:
     try:
@@ -159,6 +190,8 @@ def jupyterlab(tmp_path_factory) -> JupyterLab:
         "docmanager-extension/plugin": {"autosave": False},
         # No "Would you like to get notified about official Jupyter news?" toast over the outputs.
         "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+        # Every cell in the DOM and painted, whether scrolled into view or not: outputs can be checked anywhere.
+        "notebook-extension/tracker": {"windowingMode": "none"},
     }
     for name, values in user_settings.items():
         folder, plugin = name.split("/")
@@ -174,6 +207,7 @@ def jupyterlab(tmp_path_factory) -> JupyterLab:
         "IPYTHONDIR": str(ipython),
         "PYTHONUNBUFFERED": "1",
     }
+    env["SAT_COURSE_TRACK"] = "synthetic"  # the notebooks' default track: minutes, not hours, on a CPU
     env.pop("MPLBACKEND", None)  # the kernel's matplotlib must use the inline backend, not e.g. Agg
     token = secrets.token_hex(24)
     port = _free_port()
@@ -208,6 +242,14 @@ def jupyterlab(tmp_path_factory) -> JupyterLab:
         yield JupyterLab(url=url, token=token, root=ROOT, log=log)
     finally:
         _stop(process)
+
+
+@pytest.fixture
+def lab(jupyterlab) -> JupyterLab:
+    """The server, for one test: build/browser/ exists for the screenshots; the test's kernels are shut down after."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    yield jupyterlab
+    jupyterlab.shutdown_kernels()
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ widget machinery in seconds; the course's notebooks are checked once they exist.
 from __future__ import annotations
 
 import hashlib
-import json
+import os
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -32,6 +31,22 @@ NOTEBOOK_01 = "notebooks/01_feature_extraction.ipynb"
 WIDGET_CHECK = "build/browser/widget_check.ipynb"
 # What an output shows instead of a widget when the front-end extension is missing or broken.
 WIDGET_AS_TEXT = ("HBox(children=", "VBox(children=", "Dropdown(", "IntSlider(", "Error displaying widget")
+
+# The image has loaded and is decoded (a data-URL image is decoded asynchronously: without waiting for it,
+# a screenshot taken right after a redraw can come out blank).
+DECODED = "img => img.complete && img.naturalWidth > 0 && img.decode().then(() => true, () => false)"
+
+# The decoded picture is not one flat colour (a blank figure is a figure that failed to draw).
+DRAWN = """img => {
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const context = canvas.getContext('2d');
+    context.drawImage(img, 0, 0);
+    const d = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 4; i < d.length; i += 4)
+        if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2] || d[i + 3] !== d[3]) return true;
+    return false;
+}"""
 
 CURRENT = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 OUTPUTS = f"{CURRENT} .jp-OutputArea-output"
@@ -53,7 +68,8 @@ def open_notebook(page, lab, path: str) -> bool:
     """Open ``path`` in JupyterLab and wait for its kernel to be idle; True when window.jupyterapp is there."""
     page.goto(lab.lab_url(path), wait_until="domcontentloaded")
     page.wait_for_selector(f"{CURRENT} .jp-Notebook .jp-Cell", timeout=120_000)
-    exposed = page.evaluate("() => window.jupyterapp !== undefined")
+    # SAT_BROWSER_USE_MENU=1 drives the Run menu instead, as when window.jupyterapp is not exposed.
+    exposed = page.evaluate("() => window.jupyterapp !== undefined") and not os.environ.get("SAT_BROWSER_USE_MENU")
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         dialog = page.locator(".jp-Dialog .jp-mod-accept")
@@ -70,37 +86,42 @@ def open_notebook(page, lab, path: str) -> bool:
                 path,
             )
         else:
-            ready = page.locator(f"{CURRENT} .jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
+            ready = lab.notebook_idle(path)
         if ready:
             return exposed
         time.sleep(0.5)
     raise AssertionError(f"the kernel of {path} did not become idle within 3 minutes")
 
 
-def run_all(page, exposed: bool, timeout: float = RUN_ALL_TIMEOUT) -> None:
-    """Run all cells and wait until every one has run; fails with the notebook's error outputs, if any."""
+def run_all(page, lab, exposed: bool, timeout: float = RUN_ALL_TIMEOUT) -> None:
+    """Run all cells and wait until they have run; fails with the notebook's error outputs, if any."""
     if exposed:
+        # The command's promise settles once every cell has run (false when one raised).
         page.evaluate(
             """() => {
-                window.__satRunAll = undefined;
+                window.__browserTestRunAll = undefined;
                 window.jupyterapp.commands.execute('notebook:run-all-cells').then(
-                    ok => { window.__satRunAll = ok ? 'ok' : 'failed'; },
-                    err => { window.__satRunAll = 'error: ' + err; });
+                    ok => { window.__browserTestRunAll = ok ? 'ok' : 'failed'; },
+                    err => { window.__browserTestRunAll = 'error: ' + err; });
             }"""
         )
-        page.wait_for_function("() => window.__satRunAll !== undefined", timeout=timeout * 1000, polling=1000)
-        result = page.evaluate("() => window.__satRunAll")
+        page.wait_for_function("() => window.__browserTestRunAll !== undefined", timeout=timeout * 1000, polling=1000)
+        result = page.evaluate("() => window.__browserTestRunAll")
     else:
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-        page.wait_for_function(
-            f"""() => {{
-                const prompts = Array.from(document.querySelectorAll('{CURRENT} .jp-CodeCell .jp-InputPrompt'));
-                return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-            }}""",
-            timeout=timeout * 1000,
-            polling=1000,
-        )
+        # Done when no cell waits ([*]) and the kernel has been idle for 3 s (an error clears the queue).
+        deadline, quiet_since = time.monotonic() + timeout, None
+        while True:
+            running = page.locator(f"{CURRENT} .jp-InputPrompt", has_text="*").count() > 0
+            if running or not lab.kernels_idle():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= 3:
+                break
+            assert time.monotonic() < deadline, f"the notebook did not finish running within {timeout} s"
+            time.sleep(1)
         result = "ok"
     errors = notebook_errors(page, exposed)
     assert result == "ok" and not errors, f"running all cells: {result}\n" + "\n\n".join(errors)
@@ -145,40 +166,86 @@ def wait_for_src(image, different_from: tuple[str, ...] = (), timeout: float = W
         except Exception:  # noqa: BLE001 - the Output clears and redraws: the element may be gone for a moment
             src = None
         if src and src.startswith("data:image/png;base64,") and src not in different_from:
-            if image.evaluate("img => img.complete && img.naturalWidth > 0"):
+            if image.evaluate(DECODED):
                 return src
         time.sleep(0.25)
     raise AssertionError(f"the figure did not {'change' if different_from else 'render as a PNG'} within {timeout} s (src={str(src)[:60]!r})")
 
 
+# Tags the <img> element once, so that a redraw with the same picture (a new, not yet painted element
+# with the same src) is noticed too.
+IMAGE_ID = "img => img.dataset.browserTest || (img.dataset.browserTest = String(Math.random()))"
+
+
+def settle(page, image, quiet: float = 1.5, timeout: float = WIDGET_TIMEOUT) -> str:
+    """Wait for the kernel to be idle and the figure (its src and its <img> element) to stay the same for
+    ``quiet`` seconds: a callback may redraw it more than once (a new image also resets the word slider),
+    and a screenshot of an element that is about to be replaced comes out blank. Returns the src."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        try:
+            state = (image.get_attribute("src", timeout=2_000), image.evaluate(IMAGE_ID, timeout=2_000))
+            shown = image.evaluate(DECODED, timeout=2_000)
+        except Exception:  # noqa: BLE001 - between a clear and a redraw
+            state, shown = None, False
+        idle = page.evaluate(
+            """() => {
+                const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+                return !kernel || kernel.status === 'idle';
+            }"""
+        )
+        if state != last or not (shown and idle):
+            last, since = state, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return state[0]
+        time.sleep(0.25)
+    raise AssertionError(f"the figure did not settle within {timeout} s")
+
+
 def check_explorer(page, prefix: str) -> None:
     """The explorer (a Dropdown, an IntSlider and an Output with a PNG figure) renders and responds to both."""
+    # Either the widgets render, or their text shows (no front-end extension): fail fast on the latter.
+    page.wait_for_function(
+        """([explorer, outputs, markers]) => document.querySelector(explorer) !== null
+            || Array.from(document.querySelectorAll(outputs)).some(o => markers.some(m => o.innerText.includes(m)))""",
+        arg=[EXPLORER, OUTPUTS, list(WIDGET_AS_TEXT)],
+        timeout=WIDGET_TIMEOUT * 1000,
+        polling=500,
+    )
+    assert_no_widget_text(page)
     explorer = page.locator(EXPLORER).first
     explorer.wait_for(state="visible", timeout=WIDGET_TIMEOUT * 1000)
-    assert page.locator(f"{CURRENT} .jupyter-widgets").count() > 0
-    assert_no_widget_text(page)
     handle = explorer.locator(".widget-slider .noUi-handle").first
     select = explorer.locator(".widget-dropdown select").first
     image = explorer.locator(".widget-output img").first
-    first = wait_for_src(image)
-    explorer.scroll_into_view_if_needed()
-    image.screenshot(path=str(SCREENSHOTS / f"{prefix}-1-before-slider.png"))
 
-    word = handle.get_attribute("aria-valuenow")
-    top = handle.get_attribute("aria-valuemax")
+    def shot(step: str, what: str) -> str:
+        """Wait for the figure to settle, screenshot it, check that it shows something; returns its src."""
+        src = settle(page, image)
+        image.screenshot(path=str(SCREENSHOTS / f"{prefix}-{step}.png"))
+        assert image.evaluate(DRAWN), f"the figure {what} is blank: the kernel sent a PNG of one flat colour"
+        return src
+
+    wait_for_src(image)
+    explorer.scroll_into_view_if_needed()
+    first = shot("1-before-slider", "first shown")
+
+    word, top = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
     assert top is not None and float(top) >= 1, f"the word slider has nothing to slide over (max={top})"
     handle.focus()
-    handle.press("ArrowRight")
-    second = wait_for_src(image, (first,))
+    handle.press("ArrowRight")  # continuous_update=False sliders send their value on the keyboard's change too
+    wait_for_src(image, (first,))
+    second = shot("2-after-slider", "after moving the word slider")
     assert handle.get_attribute("aria-valuenow") != word, "the slider did not move"
-    image.screenshot(path=str(SCREENSHOTS / f"{prefix}-2-after-slider.png"))
 
     options = select.locator("option").all_text_contents()
     assert len(options) >= 2, f"the image dropdown offers {options}: nothing to switch to"
-    current = select.evaluate("s => s.selectedIndex")
-    select.select_option(index=(current + 1) % len(options))
+    select.select_option(index=(select.evaluate("s => s.selectedIndex") + 1) % len(options))
     wait_for_src(image, (second,))
-    image.screenshot(path=str(SCREENSHOTS / f"{prefix}-3-after-image-change.png"))
+    third = shot("3-after-image-change", "after picking another image")
+    assert third != first, "another image shows the same figure as the first one"
     page.screenshot(path=str(SCREENSHOTS / f"{prefix}-page.png"))
     assert_no_widget_text(page)
 
@@ -196,27 +263,12 @@ def check_images(page, prefix: str, least: int = 1) -> int:
     sizes = page.locator(f"{OUTPUTS} img").evaluate_all("images => images.map(i => [i.naturalWidth, i.naturalHeight])")
     broken = [k for k, (w, h) in enumerate(sizes) if not (w > 0 and h > 0)]
     assert not broken, f"image outputs {broken} of {len(sizes)} do not decode"
+    blank = [k for k, drawn in enumerate(page.locator(f"{OUTPUTS} img").evaluate_all(f"images => images.map({DRAWN})")) if not drawn]
+    assert not blank, f"image outputs {blank} of {len(sizes)} are blank (one flat colour)"
     for k, image in enumerate(page.locator(f"{OUTPUTS} img").all()[:4]):
         image.scroll_into_view_if_needed()
         image.screenshot(path=str(SCREENSHOTS / f"{prefix}-image-{k}.png"))
     return len(sizes)
-
-
-def shutdown_kernels(lab) -> None:
-    """Shut down every kernel session of the server, so that the next notebook starts on a quiet machine."""
-    headers = {"Authorization": f"token {lab.token}"}
-    with urllib.request.urlopen(urllib.request.Request(f"{lab.url}api/sessions", headers=headers), timeout=30) as response:
-        sessions = json.load(response)
-    for session in sessions:
-        request = urllib.request.Request(f"{lab.url}api/sessions/{session['id']}", headers=headers, method="DELETE")
-        urllib.request.urlopen(request, timeout=60).close()
-
-
-@pytest.fixture
-def lab(jupyterlab):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    yield jupyterlab
-    shutdown_kernels(jupyterlab)
 
 
 # ------------------------------------------------------------------------------------------- notebooks
@@ -275,7 +327,7 @@ def test_widgets_render_in_jupyterlab(page, lab):
     write_widget_check(ROOT / WIDGET_CHECK)
     started = time.monotonic()
     exposed = open_notebook(page, lab, WIDGET_CHECK)
-    run_all(page, exposed, timeout=300)
+    run_all(page, lab, exposed, timeout=300)
     check_explorer(page, "widget-check")
     assert check_images(page, "widget-check", least=2) >= 2
     print(f"widget check: {time.monotonic() - started:.1f} s (window.jupyterapp {'exposed' if exposed else 'absent: Run menu'})")
@@ -287,7 +339,7 @@ def test_attention_explorer(page, lab):
     before = _digest(ROOT / NOTEBOOK_06)
     started = time.monotonic()
     exposed = open_notebook(page, lab, NOTEBOOK_06)
-    run_all(page, exposed)
+    run_all(page, lab, exposed)
     ran = time.monotonic()
     check_explorer(page, "06")
     print(f"06: run all {ran - started:.1f} s, explorer {time.monotonic() - ran:.1f} s")
@@ -300,7 +352,7 @@ def test_feature_extraction_images(page, lab):
     before = _digest(ROOT / NOTEBOOK_01)
     started = time.monotonic()
     exposed = open_notebook(page, lab, NOTEBOOK_01)
-    run_all(page, exposed)
+    run_all(page, lab, exposed)
     assert_no_widget_text(page)
     count = check_images(page, "01")
     page.screenshot(path=str(SCREENSHOTS / "01-page.png"))
