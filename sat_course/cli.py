@@ -57,10 +57,10 @@ def _add_data_arguments(parser: argparse.ArgumentParser, with_encoder: bool = Tr
     group.add_argument("--synthetic-sizes", type=int, nargs=3, default=(4000, 500, 500), metavar=("TRAIN", "VAL", "TEST"), help="images per split of the synthetic scenes")
     group.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic scenes (default: %(default)s)")
     if with_encoder:
-        group.add_argument("--encoder", choices=[n for n in ENCODER_LAYERS if n != "small_cnn"], default="mobilenet_v2", help="CNN for photos (default: %(default)s; synthetic scenes always use small_cnn)")
+        group.add_argument("--encoder", choices=list(ENCODER_LAYERS), default="mobilenet_v2", help="the CNN (default: %(default)s; small_cnn, trained with the decoder, only for synthetic scenes)")
         group.add_argument("--layer", help="encoder layer: " + "; ".join(f"{n}: {', '.join(l)}" for n, l in ENCODER_LAYERS.items()))
         group.add_argument("--weights", default="default", help="torchvision weights name, 'default' (ImageNet) or 'none'")
-        group.add_argument("--input-size", type=int, help="image side after resize and centre crop (default: 224; synthetic: 64)")
+        group.add_argument("--input-size", type=int, help="image side after resize and centre crop (default: 224; synthetic scenes: 128, small_cnn: 64)")
         group.add_argument("--feature-dtype", choices=["float16", "float32"], default="float16", help="dtype of the feature cache")
         group.add_argument("--cache-dir", help="where feature caches go (default: data/cache/features)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when present)")
@@ -68,17 +68,19 @@ def _add_data_arguments(parser: argparse.ArgumentParser, with_encoder: bool = Tr
 
 
 def data_config_from_args(args: argparse.Namespace) -> experiment.DataConfig:
-    if args.dataset == "synthetic":
+    synthetic = args.dataset == "synthetic"
+    if args.encoder == "small_cnn":
         spec = EncoderSpec("small_cnn", weights=None, input_size=args.input_size or 64)
-        min_count = 1 if args.min_count == 5 else args.min_count
     else:
         weights = PRETRAINED_WEIGHTS[args.encoder] if args.weights == "default" else (None if args.weights.lower() == "none" else args.weights)
-        spec = EncoderSpec(args.encoder, args.layer, weights, args.input_size or 224)
-        min_count = args.min_count
+        scene_default = synthetic and args.encoder == experiment.SYNTHETIC_ENCODER.name
+        layer = args.layer or (experiment.SYNTHETIC_ENCODER.layer if scene_default else None)
+        size = args.input_size or (experiment.SYNTHETIC_ENCODER.input_size if scene_default else 224)
+        spec = EncoderSpec(args.encoder, layer, weights, size)
     return experiment.DataConfig(
         dataset=args.dataset, root=args.root, karpathy_json=args.karpathy_json, encoder=spec,
-        feature_dtype=args.feature_dtype, cache_dir=args.cache_dir, min_count=min_count, max_length=args.max_length,
-        limit=args.limit, synthetic_sizes=tuple(args.synthetic_sizes), seed=args.data_seed,
+        feature_dtype=args.feature_dtype, cache_dir=args.cache_dir, min_count=1 if synthetic and args.min_count == 5 else args.min_count,
+        max_length=args.max_length, limit=args.limit, synthetic_sizes=tuple(args.synthetic_sizes), seed=args.data_seed,
     )
 
 

@@ -66,18 +66,19 @@ class EncoderSpec:
         return asdict(self)
 
 
-def preprocessing(input_size: int = 224) -> transforms.Compose:
-    """As the paper: resize the short side (256 for 224), centre crop, ImageNet normalisation."""
-    return transforms.Compose([
-        transforms.Resize(round(input_size * 256 / 224)),
-        transforms.CenterCrop(input_size),
-        transforms.ToTensor(),
-        transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-    ])
+def preprocessing(input_size: int = 224, crop: bool = True) -> transforms.Compose:
+    """As the paper: resize the short side (256 for 224), centre crop, ImageNet normalisation.
+
+    ``crop=False`` resizes the whole image to ``input_size`` instead (the synthetic scenes, whose objects
+    may touch the border).
+    """
+    resize = [transforms.Resize(round(input_size * 256 / 224)), transforms.CenterCrop(input_size)] if crop else [transforms.Resize((input_size, input_size))]
+    return transforms.Compose([*resize, transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
 
-def preprocessing_description(input_size: int) -> dict:
-    return {"resize": round(input_size * 256 / 224), "center_crop": input_size, "mean": IMAGENET_MEAN, "std": IMAGENET_STD}
+def preprocessing_description(input_size: int, crop: bool = True) -> dict:
+    resize = {"resize": round(input_size * 256 / 224), "center_crop": input_size} if crop else {"resize": [input_size, input_size]}
+    return {**resize, "mean": IMAGENET_MEAN, "std": IMAGENET_STD}
 
 
 def make_offline_weights_visible() -> None:

@@ -25,6 +25,10 @@ from .records import CaptionedImage, canonical_split
 from .text import Vocabulary
 
 DATASETS = ("synthetic", "flickr8k", "flickr30k", "coco")
+SCENE_SIZE = 64  # side of the synthetic scenes in pixels
+# The synthetic scenes are encoded as the paper encodes photos, by a fixed ImageNet CNN: MobileNetV2's
+# stride-16 layer on the scene resized to 128 px gives an 8x8 grid of 576 features.
+SYNTHETIC_ENCODER = EncoderSpec("mobilenet_v2", "expand14", "IMAGENET1K_V1", 128)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,7 +53,7 @@ class DataConfig:
     dataset: str = "synthetic"
     root: str | None = None  # dataset folder (Flickr8k layout, or the images of Flickr30k/COCO)
     karpathy_json: str | None = None  # Flickr30k / COCO: Karpathy's split file
-    encoder: EncoderSpec = field(default_factory=lambda: EncoderSpec("small_cnn", weights=None, input_size=64))
+    encoder: EncoderSpec = SYNTHETIC_ENCODER
     feature_dtype: str = "float16"
     cache_dir: str | None = None  # default: data/cache/features
     min_count: int = 5
@@ -61,8 +65,6 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}: choose one of {', '.join(DATASETS)}")
-        if self.dataset == "synthetic" and self.encoder.name != "small_cnn":
-            raise ValueError("the synthetic scenes are encoded by small_cnn, trained with the decoder")
         if self.dataset != "synthetic" and self.encoder.name == "small_cnn":
             raise ValueError("small_cnn is for the synthetic scenes; use mobilenet_v2, vgg19 or resnet101 for photos")
         if self.limit is not None and self.limit < 1:
@@ -87,7 +89,7 @@ def synthetic_scenes(sizes: tuple[int, int, int], seed: int, image_size: int) ->
 def load_records(config: DataConfig, split: str) -> list[CaptionedImage]:
     split = canonical_split(split)
     if config.dataset == "synthetic":
-        records = synthetic_scenes(config.synthetic_sizes, config.seed, config.encoder.input_size).subset(split).records
+        records = synthetic_scenes(config.synthetic_sizes, config.seed, SCENE_SIZE).subset(split).records
     elif config.dataset == "flickr8k":
         root = Path(config.root) if config.root else find_flickr8k()
         if root is None:
@@ -105,24 +107,29 @@ def build_vocabulary(config: DataConfig, train_records: list[CaptionedImage]) ->
 
 
 def model_inputs(config: DataConfig, split: str, records: list[CaptionedImage], device: str | torch.device = "cpu", progress: bool = True, num_workers: int = 2) -> ModelInputs:
-    """Synthetic scenes: the images themselves. Photos: cached features, extracted first when missing."""
+    """Cached features, extracted first when missing; for ``small_cnn`` (trained with the decoder) the images."""
     split = canonical_split(split)
     ids = [r.image_id for r in records]
+    images = None
     if config.dataset == "synthetic":
-        scenes = synthetic_scenes(config.synthetic_sizes, config.seed, config.encoder.input_size).subset(split)
-        return ModelInputs(scenes.images[: len(records)], ids, "images")
+        images = synthetic_scenes(config.synthetic_sizes, config.seed, SCENE_SIZE).subset(split).images[: len(records)]
+        if config.encoder.name == "small_cnn":
+            return ModelInputs(images, ids, "images")
     cache_root = Path(config.cache_dir) if config.cache_dir else default_data_dir() / "cache" / "features"
     name = config.dataset + (f"-limit{config.limit}" if config.limit else "")
+    if config.dataset == "synthetic":
+        name += "-seed{}-{}-{}-{}".format(config.seed, *config.synthetic_sizes)
     directory = cache_dir_for(cache_root, name, config.encoder, config.feature_dtype)
     encoder = AnnotationEncoder(config.encoder)
-    cache = extract_features(records, encoder, directory, split, config.feature_dtype, device=device, progress=progress, num_workers=num_workers)
+    cache = extract_features(records, encoder, directory, split, config.feature_dtype, device=device, progress=progress,
+                             num_workers=0 if images is not None else num_workers, images=images)
     return ModelInputs(cache.features, cache.image_ids, "features")
 
 
 def new_model(config: DataConfig, vocab: Vocabulary, **decoder_settings) -> CaptionModel:
-    """A fresh model: decoder sized for the vocabulary and encoder; small_cnn trains with it."""
+    """A fresh model: decoder sized for the vocabulary and encoder; small_cnn is part of the model and trains with it."""
     decoder = AttentionDecoder(DecoderConfig(vocab_size=len(vocab), feature_dim=config.encoder.feature_dim, **decoder_settings))
-    encoder = build_encoder("small_cnn", weights=None, input_size=config.encoder.input_size) if config.dataset == "synthetic" else None
+    encoder = build_encoder("small_cnn", weights=None, input_size=config.encoder.input_size) if config.encoder.name == "small_cnn" else None
     return CaptionModel(decoder, encoder)
 
 

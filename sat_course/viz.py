@@ -82,14 +82,17 @@ class AttentionExplorer:
         self.slider = widgets.IntSlider(value=0, min=0, max=len(items[0][2]) - 1, description="word", continuous_update=False)
         self.output = widgets.Output()
         self.picker.observe(self._on_image, names="value")
-        self.slider.observe(lambda change: self.render(), names="value")
+        self._resetting = False
+        self.slider.observe(lambda change: None if self._resetting else self.render(), names="value")
         self.widget = widgets.VBox([widgets.HBox([self.picker, self.slider]), self.output])
         self.render()
 
     def _on_image(self, change) -> None:
         words = self.items[change["new"]][2]
+        self._resetting = True  # one redraw per change of image, not one more for the slider's reset
         self.slider.value = 0
         self.slider.max = max(0, len(words) - 1)
+        self._resetting = False
         self.render()
 
     def render(self) -> None:
