@@ -17,18 +17,19 @@ def run_row(metrics_path: Path) -> str:
     data = json.loads(metrics_path.read_text())
     scores = data["scores"]["coco"]
     run = metrics_path.parent
-    epochs = ""
+    epochs, minutes = "-", "-"
     if (run / "log.csv").exists():
         with open(run / "log.csv") as f:
-            epochs = str(len(list(csv.DictReader(f))))
+            rows = list(csv.DictReader(f))
+        epochs = str(len(rows))
+        minutes = f"{sum(float(r['seconds']) + float(r.get('val_seconds') or 0) for r in rows) / 60:.0f}"
     cells = [f"{scores[m]:.1f}" if m in scores else "-" for m in COLUMNS]
-    minutes = f"{data['wall_seconds'] / 60:.0f}" if "wall_seconds" in data else "-"
     return (f"| {run.name} | {data['split']} | {data['beam_size']} | " + " | ".join(cells)
-            + f" | {data.get('seed', '-')} | {data.get('best_epoch', '-')}/{epochs or '-'} | {minutes} |")
+            + f" | {data.get('seed', '-')} | {data.get('best_epoch', '-')}/{epochs} | {minutes} |")
 
 
 def table(metrics_files: list[Path]) -> str:
-    header = ["| run | split | beam | " + " | ".join(COLUMNS) + " | seed | best/epochs | minutes |",
+    header = ["| run | split | beam | " + " | ".join(COLUMNS) + " | seed | best/epochs | training minutes |",
               "|---" * (len(COLUMNS) + 6) + "|"]
     paper = [f"| paper, {kind} (VGG-19) | test | ? | " + " | ".join(f"{PAPER_FLICKR8K[kind][m]:.1f}" if m in PAPER_FLICKR8K[kind] else "-" for m in COLUMNS)
              + " | - | - | - |" for kind in ("soft", "hard")]

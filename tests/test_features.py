@@ -194,5 +194,5 @@ def test_open_cache_of_a_missing_split_and_bad_arguments(tmp_path, encoder):
         _extract(records, encoder, tmp_path / "cache", dtype="bfloat16")
     with pytest.raises(ValueError, match="no images"):
         _extract([], encoder, tmp_path / "cache")
-    with pytest.raises(ValueError, match="in-memory"):
+    with pytest.raises(ValueError, match="images passed as an array"):
         _extract([CaptionedImage("x", None, ("c",), "train")], encoder, tmp_path / "cache")
