@@ -16,7 +16,7 @@ import torch.multiprocessing as mp
 from sat_course import experiment
 from sat_course.checkpoint import load_checkpoint
 from sat_course.data import CaptionPairs, length_batches
-from sat_course.datasets.synthetic import COLOURS
+from sat_course.datasets.synthetic import COLOURS, SHAPES
 from sat_course.encoders import EncoderSpec
 from sat_course.training import TrainConfig, seed_everything, train
 
@@ -114,10 +114,10 @@ def test_length_batches_cover_every_caption_once_and_group_lengths():
 
 
 def test_a_trained_model_reads_the_image(tmp_path):
-    """After a short run on MobileNetV2 features of the scenes, colour words are predicted far better from the
-    scene's own features than from another scene's: the model uses the image, not only the caption prefix."""
+    """After a short run on MobileNetV2 features of the scenes, colour and shape words are predicted far better
+    from the scene's own features than from another scene's: the model uses the image, not only the caption prefix."""
     torch.set_num_threads(1)
-    config = experiment.synthetic_config(synthetic_sizes=(600, 100, 8), cache_dir=str(tmp_path / "cache"))
+    config = experiment.synthetic_config(synthetic_sizes=(1500, 100, 8), cache_dir=str(tmp_path / "cache"))
     train_records, val_records = experiment.load_records(config, "train"), experiment.load_records(config, "val")
     vocab = experiment.build_vocabulary(config, train_records)
     train_inputs = experiment.model_inputs(config, "train", train_records, progress=False)
@@ -125,17 +125,17 @@ def test_a_trained_model_reads_the_image(tmp_path):
     seed_everything(0)
     model = experiment.new_model(config, vocab, embed_dim=32, hidden_dim=64, attention_dim=32, dropout=0.1)
     state = train(model, vocab, train_inputs, train_records, val_inputs, val_records,
-                  TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3, checkpoint_every=1000), tmp_path / "run", device="cpu", progress=False)
+                  TrainConfig(epochs=4, batch_size=32, learning_rate=3e-3, checkpoint_every=1000), tmp_path / "run", device="cpu", progress=False)
     assert np.isfinite([row["train_loss"] for row in state.history]).all()
     pairs = CaptionPairs.from_records(val_records, vocab)
     rows, tokens = pairs.collate(list(range(len(pairs))))
-    colour_ids = torch.tensor([vocab.index(c) for c in COLOURS])
+    object_word_ids = torch.tensor([vocab.index(w) for w in COLOURS + SHAPES])
     targets = tokens[:, 1:]
-    is_colour = torch.isin(targets, colour_ids)
+    is_object_word = torch.isin(targets, object_word_ids)
     model.eval()
     accuracy = {}
     with torch.no_grad():
         for name, order in [("own", np.arange(len(rows))), ("other", np.roll(np.arange(len(rows)), 37))]:
             logits = model(val_inputs.batch(rows[order]), tokens).logits
-            accuracy[name] = (logits.argmax(-1) == targets)[is_colour].float().mean().item()
-    assert accuracy["own"] > accuracy["other"] + 0.2, accuracy
+            accuracy[name] = (logits.argmax(-1) == targets)[is_object_word].float().mean().item()
+    assert accuracy["own"] > accuracy["other"] + 0.1, accuracy
