@@ -8,7 +8,7 @@ authors built them, so little compute goes to padding.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,7 +108,3 @@ def length_batches(pairs: CaptionPairs, batch_size: int, seed: int, epoch: int, 
     usable = len(batches) // world_size * world_size
     return batches[rank:usable:world_size]
 
-
-def iterate_rows(n: int, batch_size: int) -> Iterator[list[int]]:
-    for start in range(0, n, batch_size):
-        yield list(range(start, min(n, start + batch_size)))

@@ -29,7 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .checkpoint import load_checkpoint, model_state, restore_rng_states, rng_states, save_atomic
-from .data import CaptionPairs, ModelInputs, iterate_rows, length_batches
+from .data import CaptionPairs, ModelInputs, length_batches
 from .decoding import Caption, decode
 from .losses import MovingAverageBaseline, caption_log_likelihood, doubly_stochastic_penalty, reinforce_surrogate
 from .metrics import nltk_bleu
