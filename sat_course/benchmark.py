@@ -34,7 +34,7 @@ from .decoding import beam_search, greedy_decode
 from .model import AttentionDecoder, CaptionModel, DecoderConfig
 from .records import CaptionedImage
 from .text import Vocabulary
-from .training import TrainConfig, batch_loss, pick_device
+from .training import TrainConfig, autocast_enabled, batch_loss, cpu_has_native_bf16, pick_device
 
 GIB = 1024**3
 FEATURE_TARGET = 0.90  # pipeline / bare forward
@@ -204,6 +204,7 @@ class TrainBenchmark:
     seconds: float
     tokens: int  # predicted tokens over the timed steps
     flops: FlopCount
+    bf16: bool = False  # timed under bf16 autocast
 
     @property
     def ms_per_step(self) -> float:
@@ -233,19 +234,23 @@ def bench_train(
     warmup: int = 2,
     device: torch.device | str = "cpu",
     seed: int = 0,
+    cpu_amp: bool = False,
 ) -> TrainBenchmark:
-    """Time ``steps`` steps (after ``warmup``) of batch_loss + backward + Adam, as the training loop does."""
+    """Time ``steps`` steps (after ``warmup``) of batch_loss + backward + Adam, as the training loop does.
+
+    The autocast rule is the training loop's: bf16 on CUDA, and on CPU with ``cpu_amp`` (``--cpu-amp``).
+    """
     if steps < 1 or warmup < 0:
         raise ValueError("steps must be at least 1 and warmup at least 0")
     device = torch.device(device)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = CaptionModel(AttentionDecoder(sizes.decoder_config(attention))).to(device).train()
-    config = TrainConfig()
+    config = TrainConfig(cpu_amp=cpu_amp)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     features = torch.randn(sizes.batch_size, sizes.locations, sizes.feature_dim, generator=generator).to(device)
     tokens = random_captions(sizes, generator).to(device)
-    use_amp = config.amp and device.type == "cuda"
+    use_amp = autocast_enabled(config, device)
 
     def one_step() -> None:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
@@ -264,7 +269,8 @@ def bench_train(
     _sync(device)
     seconds = time.perf_counter() - start
     tokens_per_step = int((tokens[:, 1:] != Vocabulary.pad_id).sum())
-    return TrainBenchmark(attention, sizes, steps, seconds, tokens_per_step * steps, train_step_flops(sizes, expected_context=attention == "soft"))
+    flops = train_step_flops(sizes, expected_context=attention == "soft")
+    return TrainBenchmark(attention, sizes, steps, seconds, tokens_per_step * steps, flops, bf16=use_amp)
 
 
 def parameter_count(sizes: Sizes = Sizes()) -> int:
@@ -510,8 +516,13 @@ def train_report(results: Sequence[TrainBenchmark], peak_gflops: float, memory: 
         ("parameters", f"{parameter_count(s) / 1e6:.2f} M"),
         ("fp32 matmul peak", f"{peak_gflops:.1f} GFLOP/s (2048x2048 torch.matmul, best of 5)"),
     ]
+    fp32_soft = next((r for r in results if r.attention == "soft" and not r.bf16), None)
     for r in results:
         label = "soft" if r.attention == "soft" else "hard (sampled locations)"
+        if r.bf16:
+            speedup = f", {fp32_soft.ms_per_step / r.ms_per_step:.2f}x the fp32 step" if fp32_soft else ""
+            rows.append((f"{label}, bf16 autocast", f"{r.ms_per_step:.0f} ms/step, {r.tokens_per_s:.0f} tokens/s{speedup} (--cpu-amp on CPU, amp on CUDA)"))
+            continue
         ratio = r.gflops_per_s / peak_gflops
         rows += [
             (f"{label}: step", f"{r.ms_per_step:.0f} ms/step, {r.tokens_per_s:.0f} tokens/s ({r.steps} steps after 2 warm-up)"),
@@ -556,6 +567,8 @@ def run(args: argparse.Namespace) -> int:
         scoped = reset_peak_rss()
         peak = matmul_peak_gflops(device=device)
         results = [bench_train(attention=kind, steps=steps, device=device) for kind in ("soft", "hard")]
+        if device.type == "cpu" and cpu_has_native_bf16():
+            results.append(bench_train(attention="soft", steps=steps, device=device, cpu_amp=True))
         scope = "during the training benchmark" if scoped else "whole process so far: an upper bound"
         print(train_report(results, peak, memory_estimate(peak_rss_bytes()), scope) + "\n", flush=True)
     if what in ("decode", "all"):

@@ -58,15 +58,32 @@ class TrainConfig:
     max_decode_steps: int = 20
     checkpoint_every: int = 200  # steps
     seed: int = 0
-    amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
+    amp: bool = True  # bf16 autocast on CUDA; on CPU only with cpu_amp
     max_minutes: float | None = None  # time budget: no epoch is started that would end past it
     # Departures from the paper, off by default:
+    cpu_amp: bool = False  # bf16 autocast on a CPU with native bf16 (AVX512-BF16 or AMX): 1.7x faster steps here
     grad_clip: float | None = None
     label_smoothing: float = 0.0
     lr_decay: float | None = None  # multiply the learning rate by this after every epoch
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when oneDNN runs bf16 matmuls natively here (AVX512-BF16 or AMX), where bf16 beats fp32."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def autocast_enabled(config: TrainConfig, device: torch.device) -> bool:
+    """bf16 autocast: on CUDA when ``amp``; on CPU only when asked (``cpu_amp``) and the CPU has native bf16."""
+    if device.type == "cuda":
+        return config.amp
+    if device.type == "cpu" and config.cpu_amp:
+        if not cpu_has_native_bf16():
+            raise ValueError("cpu_amp needs a CPU with native bf16 (AVX512-BF16 or AMX); this one has neither")
+        return True
+    return False
 
 
 @dataclass
@@ -233,7 +250,7 @@ def train(
     wrapped = DistributedDataParallel(model) if world > 1 else model
     pairs = CaptionPairs.from_records(train_records, vocab)
     baseline = MovingAverageBaseline(config.baseline_decay, state.baseline)
-    use_amp = config.amp and device.type == "cuda"
+    use_amp = autocast_enabled(config, device)
 
     def checkpoint(path: Path, full: bool) -> None:
         all_rng = [None] * world
