@@ -13,7 +13,9 @@ COLUMNS = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr"]
 
 
 def run_row(metrics_path: Path) -> str:
-    """One table row: the coco-caption scores of a run, with its split, beam, seed, epochs and wall time."""
+    """One table row: the coco-caption scores of a run, with its split, beam, seed and epochs; training minutes
+    (epochs and their validation, from log.csv) and wall minutes (the whole train command: features, training and
+    the final scoring)."""
     data = json.loads(metrics_path.read_text())
     scores = data["scores"]["coco"]
     run = metrics_path.parent
@@ -23,14 +25,15 @@ def run_row(metrics_path: Path) -> str:
             rows = list(csv.DictReader(f))
         epochs = str(len(rows))
         minutes = f"{sum(float(r['seconds']) + float(r.get('val_seconds') or 0) for r in rows) / 60:.0f}"
+    wall = f"{data['wall_seconds'] / 60:.0f}" if "wall_seconds" in data else "-"
     cells = [f"{scores[m]:.1f}" if m in scores else "-" for m in COLUMNS]
     return (f"| {run.name} | {data['split']} | {data['beam_size']} | " + " | ".join(cells)
-            + f" | {data.get('seed', '-')} | {data.get('best_epoch', '-')}/{epochs} | {minutes} |")
+            + f" | {data.get('seed', '-')} | {data.get('best_epoch', '-')}/{epochs} | {minutes} | {wall} |")
 
 
 def table(metrics_files: list[Path]) -> str:
-    header = ["| run | split | beam | " + " | ".join(COLUMNS) + " | seed | best/epochs | training minutes |",
-              "|---" * (len(COLUMNS) + 6) + "|"]
+    header = ["| run | split | beam | " + " | ".join(COLUMNS) + " | seed | best/epochs | training minutes | wall minutes |",
+              "|---" * (len(COLUMNS) + 7) + "|"]
     paper = [f"| paper, {kind} (VGG-19) | test | ? | " + " | ".join(f"{PAPER_FLICKR8K[kind][m]:.1f}" if m in PAPER_FLICKR8K[kind] else "-" for m in COLUMNS)
-             + " | - | - | - |" for kind in ("soft", "hard")]
+             + " | - | - | - | - |" for kind in ("soft", "hard")]
     return "\n".join(header + paper + [run_row(p) for p in metrics_files])

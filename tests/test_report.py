@@ -1,0 +1,24 @@
+"""The README's results table, built from a run folder written by hand."""
+
+from __future__ import annotations
+
+import json
+
+from sat_course.report import table
+
+
+def test_table_has_the_paper_rows_and_one_row_per_run(tmp_path):
+    run = tmp_path / "flickr8k_soft_seed3"
+    run.mkdir()
+    (run / "log.csv").write_text("epoch,steps,train_loss,val_bleu4_nltk,tokens_per_s,seconds,val_seconds,lr\n"
+                                 "1,10,5.0,8.0,100.0,590.0,10.0,0.0002\n2,20,4.0,9.0,100.0,1190.0,10.0,0.0002\n")
+    scores = {"BLEU-1": 60.04, "BLEU-2": 41.0, "BLEU-3": 28.0, "BLEU-4": 19.96, "METEOR": 18.9, "ROUGE-L": 43.0, "CIDEr": 41.0}
+    (run / "metrics_val.json").write_text(json.dumps({"split": "val", "beam_size": 3, "scores": {"coco": scores},
+                                                      "seed": 3, "best_epoch": 2, "wall_seconds": 2100.0}))
+    lines = table([run / "metrics_val.json"]).splitlines()
+    assert lines[0].startswith("| run | split | beam | BLEU-1") and lines[0].endswith("training minutes | wall minutes |")
+    assert lines[2].startswith("| paper, soft (VGG-19) | test | ? | 67.0 | 44.8 | 29.9 | 19.5 | 18.9 |")
+    assert lines[3].startswith("| paper, hard (VGG-19) | test | ? | 67.0 | 45.7 | 31.4 | 21.3 | 20.3 |")
+    # 600 + 1200 s of epochs = 30 training minutes; 2100 s = 35 wall minutes
+    assert lines[4] == "| flickr8k_soft_seed3 | val | 3 | 60.0 | 41.0 | 28.0 | 20.0 | 18.9 | 43.0 | 41.0 | 3 | 2/2 | 30 | 35 |"
+    assert all(line.count("|") == lines[0].count("|") for line in lines)
