@@ -39,7 +39,7 @@ TRAIN_HELP = {
     "checkpoint_every": "write last.pt every this many steps",
     "seed": "random seed of the run",
     "amp": "bf16 autocast on CUDA",
-    "cpu_amp": "departure from the paper's fp32: bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX), 1.7x faster steps on a Zen 4 EPYC",
+    "cpu_amp": "departure from the paper's fp32: bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX), 1.7x faster steps on an AVX512-BF16 EPYC",
     "max_minutes": "time budget: start no epoch that would end past it",
     "grad_clip": "departure from the paper: clip the gradient norm to this",
     "label_smoothing": "departure from the paper: label smoothing of the likelihood",
