@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sat_course import training
-from sat_course.benchmark import Sizes, bench_train
+from sat_course.benchmark import Sizes, bench_train, random_captions
 from sat_course.model import AttentionDecoder, CaptionModel
 from sat_course.training import TrainConfig, autocast_enabled, batch_loss
 
@@ -32,8 +32,6 @@ def test_bf16_loss_and_gradients_stay_close_to_fp32():
     torch.manual_seed(0)
     model = CaptionModel(AttentionDecoder(SMALL.decoder_config("soft", dropout=0.0)))
     features = torch.randn(SMALL.batch_size, SMALL.locations, SMALL.feature_dim)
-    from sat_course.benchmark import random_captions
-
     tokens = random_captions(SMALL, torch.Generator().manual_seed(0))
     results = []
     for enabled in (False, True):
