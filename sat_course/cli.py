@@ -34,7 +34,7 @@ TRAIN_HELP = {
     "expected_context_prob": "hard attention: probability that a minibatch uses the expected context",
     "patience": "epochs without a better validation BLEU-4 before early stopping",
     "val_beam_size": "beam size of the validation decoding used for model selection",
-    "val_max_images": "decode only this many validation images for model selection (default: all)",
+    "val_max_images": "decode only this many validation images for model selection",
     "max_decode_steps": "longest caption decoded (tokens)",
     "checkpoint_every": "write last.pt every this many steps",
     "seed": "random seed of the run",
@@ -44,7 +44,10 @@ TRAIN_HELP = {
     "grad_clip": "departure from the paper: clip the gradient norm to this",
     "label_smoothing": "departure from the paper: label smoothing of the likelihood",
     "lr_decay": "departure from the paper: multiply the learning rate by this after every epoch",
+    "baseline_per_token": "departure from the paper: hard attention's baseline tracks the log-likelihood per word and scales with each caption's length",
 }
+# What a TrainConfig default of None means, for --help.
+NONE_DEFAULT_MEANS = {"val_max_images": "all", "max_minutes": "no limit", "grad_clip": "off", "lr_decay": "off"}
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser, with_encoder: bool = True) -> None:
@@ -89,7 +92,8 @@ def _add_train_config_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training (defaults: the paper's)")
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
-        help_text = TRAIN_HELP[f.name] + " (default: %(default)s)"
+        default_text = NONE_DEFAULT_MEANS.get(f.name, "%(default)s") if f.default is None else "%(default)s"
+        help_text = f"{TRAIN_HELP[f.name]} (default: {default_text})"
         if f.type in ("bool", bool):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
         else:

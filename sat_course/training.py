@@ -65,6 +65,7 @@ class TrainConfig:
     grad_clip: float | None = None
     label_smoothing: float = 0.0
     lr_decay: float | None = None  # multiply the learning rate by this after every epoch
+    baseline_per_token: bool = False  # hard attention: a baseline per word times the caption's length (losses.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,10 +133,12 @@ def batch_loss(
     tokens: torch.Tensor,
     config: TrainConfig,
     attention: str,
-    baseline: float,
+    baseline: float | torch.Tensor,
     use_expected_context: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The minibatch objective and the per-caption log-likelihoods (for the baseline).
+
+    ``baseline`` is the REINFORCE baseline: one number, or one per caption.
 
     soft: ``-log p(y|a) + lambda sum_i (1 - sum_t alpha_ti)^2`` (eq. 14).
     hard: the REINFORCE surrogate of eq. 12, or, in the minibatches that use the expected context, the
@@ -249,7 +252,7 @@ def train(
                 _log_epoch(out_dir / "log.csv", row)
     wrapped = DistributedDataParallel(model) if world > 1 else model
     pairs = CaptionPairs.from_records(train_records, vocab)
-    baseline = MovingAverageBaseline(config.baseline_decay, state.baseline)
+    baseline = MovingAverageBaseline(config.baseline_decay, state.baseline, per_token=config.baseline_per_token)
     use_amp = autocast_enabled(config, device)
 
     def checkpoint(path: Path, full: bool) -> None:
@@ -285,19 +288,19 @@ def train(
             # The same coin for every process, and the same after a resume: drawn from (seed, step).
             coin = np.random.default_rng([config.seed, state.global_step]).random()
             use_expected = attention == "hard" and coin < config.expected_context_prob
+            lengths = (tokens[:, 1:] != Vocabulary.pad_id).sum(1)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                loss, log_lik = batch_loss(wrapped, inputs, tokens, config, attention, baseline.value, use_expected)
+                loss, log_lik = batch_loss(wrapped, inputs, tokens, config, attention, baseline(lengths), use_expected)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             if attention == "hard" and not use_expected:
-                mean_log_lik = log_lik.mean()
+                reward_sum_and_count = torch.stack(baseline.reward_statistic(log_lik, lengths))
                 if world > 1:
-                    dist.all_reduce(mean_log_lik)
-                    mean_log_lik /= world
-                baseline.update(mean_log_lik.item())
+                    dist.all_reduce(reward_sum_and_count)
+                baseline.update((reward_sum_and_count[0] / reward_sum_and_count[1]).item())
             loss_value = loss.item()
             if not math.isfinite(loss_value):
                 raise FloatingPointError(f"loss became {loss_value} at epoch {state.epoch + 1} step {state.step_in_epoch}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -89,6 +90,12 @@ def test_train_help_shows_the_paper_defaults(runs):
     text = " ".join(runs["train"].stdout.split())  # argparse wraps lines
     assert "(default: soft)" in text and "(default: 0.5)" in text  # attention, dropout
     assert "(default: 64)" in text and "(default: 0.0002)" in text  # batch size, Adam learning rate
+
+
+def test_train_help_says_what_an_unset_option_means(runs):
+    text = " ".join(runs["train"].stdout.split())
+    assert "(default: None)" not in text and not re.search(r"\(default: [^)]*\) \(default:", text)
+    assert "model selection (default: all)" in text and "after every epoch (default: off)" in text
 
 
 def _one_error_line(result: subprocess.CompletedProcess) -> str:

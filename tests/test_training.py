@@ -71,6 +71,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, attention):
 
 
 def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
+    """Hard attention with the per-token baseline, which the ranks agree on by pooling their rewards."""
     os.environ.update({"RANK": str(rank), "WORLD_SIZE": str(world), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "LOCAL_RANK": str(rank)})
     torch.set_num_threads(1)
     config = experiment.synthetic_config(synthetic_sizes=(96, 16, 8), encoder=SMALL_CNN)
@@ -80,7 +81,8 @@ def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
     model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, attention="hard")
     state = train(model, vocab, experiment.model_inputs(config, "train", train_records), train_records,
                   experiment.model_inputs(config, "val", val_records), val_records,
-                  TrainConfig(epochs=2, batch_size=8, learning_rate=2e-3, val_max_images=8, checkpoint_every=1000), Path(out) / "run",
+                  TrainConfig(epochs=2, batch_size=8, learning_rate=2e-3, val_max_images=8, checkpoint_every=1000,
+                              baseline_per_token=True), Path(out) / "run",
                   device="cpu", progress=False)
     torch.save({"model": model.state_dict(), "steps": state.global_step}, Path(out) / f"rank{rank}.pt")
     torch.distributed.destroy_process_group()
