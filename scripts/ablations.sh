@@ -3,7 +3,8 @@
 #  1. beam size, on the Flickr8k soft and hard models (dev split, coco-caption);
 #  2. grid resolution: MobileNetV2's 14x14x576 `expand14` layer (the paper's 14x14 grid) against the 7x7x1280 `last`
 #     layer of the main runs, soft attention, compared epoch by epoch (log.csv) over 3 epochs;
-#  3. the beta gate and the doubly stochastic term, on the synthetic scenes (course settings).
+#  3. the beta gate and the doubly stochastic term, on the synthetic scenes (course settings);
+#  4. a second seed for both Flickr8k models, and hard attention with the per-token REINFORCE baseline.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -16,3 +17,7 @@ for variant in "no-beta:--no-beta" "no-doubly-stochastic:--doubly-stochastic 0" 
   name=${variant%%:*}; flags=${variant#*:}
   .venv/bin/python -m sat_course train --dataset synthetic --attention soft --embed-dim 64 --hidden-dim 128 --attention-dim 64 --dropout 0.1 --learning-rate 0.002 --epochs 6 --patience 3 $flags --out runs/ablation_synthetic_$name --scorers nltk
 done
+for model in soft hard; do
+  .venv/bin/python -m sat_course train --dataset flickr8k --attention $model --seed 1 --cpu-amp --max-minutes 50 --out runs/flickr8k_${model}_seed1
+done
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --baseline-per-token --out runs/flickr8k_hard_pertoken_seed0
