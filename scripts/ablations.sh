@@ -4,7 +4,7 @@
 #  2. grid resolution: MobileNetV2's 14x14x576 `expand14` layer (the paper's 14x14 grid) against the 7x7x1280 `last`
 #     layer of the main runs, soft attention, compared epoch by epoch (log.csv) over 3 epochs;
 #  3. the beta gate and the doubly stochastic term, on the synthetic scenes (course settings);
-#  4. a second seed for both Flickr8k models, and hard attention with the per-token REINFORCE baseline.
+#  4. a second seed for both Flickr8k models; hard attention with the per-token REINFORCE baseline, and with lr decay.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -21,3 +21,4 @@ for model in soft hard; do
   .venv/bin/python -m sat_course train --dataset flickr8k --attention $model --seed 1 --cpu-amp --max-minutes 50 --out runs/flickr8k_${model}_seed1
 done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --baseline-per-token --out runs/flickr8k_hard_pertoken_seed0
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 34 --lr-decay 0.8 --out runs/flickr8k_hard_lrdecay_seed0
