@@ -61,13 +61,13 @@ class MovingAverageBaseline:
         lengths = lengths.float()
         return self.value * lengths if self.per_token else torch.full_like(lengths, self.value)
 
-    def reward_statistic(self, log_likelihood: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """The (sum, count) whose ratio updates the baseline: per caption, or per token with ``per_token``.
+    def reward_statistic(self, log_likelihood: Tensor, lengths: Tensor) -> Tensor:
+        """``[sum, count]`` whose ratio updates the baseline: per caption, or per token with ``per_token``.
 
-        Returned apart so that several processes can add theirs up before dividing.
+        Kept apart so that several processes can add theirs up before dividing.
         """
-        count = lengths.float().sum() if self.per_token else torch.tensor(float(len(lengths)), device=lengths.device)
-        return log_likelihood.float().sum(), count.to(log_likelihood.device)
+        count = lengths.sum() if self.per_token else lengths.new_tensor(len(lengths))
+        return torch.stack([log_likelihood.float().sum(), count.float()])
 
     def update(self, mean_log_likelihood: float) -> None:
         self.value = self.decay * self.value + (1.0 - self.decay) * float(mean_log_likelihood)

@@ -297,7 +297,7 @@ def train(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             if attention == "hard" and not use_expected:
-                reward_sum_and_count = torch.stack(baseline.reward_statistic(log_lik, lengths))
+                reward_sum_and_count = baseline.reward_statistic(log_lik, lengths)
                 if world > 1:
                     dist.all_reduce(reward_sum_and_count)
                 baseline.update((reward_sum_and_count[0] / reward_sum_and_count[1]).item())
