@@ -34,7 +34,7 @@ from .decoding import beam_search, greedy_decode
 from .model import AttentionDecoder, CaptionModel, DecoderConfig
 from .records import CaptionedImage
 from .text import Vocabulary
-from .training import TrainConfig, autocast_enabled, batch_loss, cpu_has_native_bf16, pick_device
+from .training import TrainConfig, autocast_enabled, batch_loss, cpu_has_native_bf16, make_optimizer, pick_device
 
 GIB = 1024**3
 FEATURE_TARGET = 0.90  # pipeline / bare forward
@@ -247,7 +247,7 @@ def bench_train(
     torch.manual_seed(seed)
     model = CaptionModel(AttentionDecoder(sizes.decoder_config(attention))).to(device).train()
     config = TrainConfig(cpu_amp=cpu_amp)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimizer = make_optimizer(model.parameters(), config)
     features = torch.randn(sizes.batch_size, sizes.locations, sizes.feature_dim, generator=generator).to(device)
     tokens = random_captions(sizes, generator).to(device)
     use_amp = autocast_enabled(config, device)

@@ -21,12 +21,13 @@ from .datasets.download import add_download_arguments, run_download
 from .datasets.errors import DatasetError
 from .encoders import ENCODER_LAYERS, PRETRAINED_WEIGHTS, EncoderSpec
 from .features import CacheMismatchError
-from .training import TrainConfig
+from .training import OPTIMIZERS, TrainConfig
 
 TRAIN_HELP = {
     "epochs": "most epochs to train",
     "batch_size": "captions per minibatch (of equal length where possible, as the authors)",
-    "learning_rate": "Adam learning rate",
+    "optimizer": "adam (the authors' code) or rmsprop (the paper's choice for Flickr8k, section 4.3; use it with --learning-rate 1e-4)",
+    "learning_rate": "step size of the optimizer (the authors': Adam 2e-4, RMSProp 1e-4)",
     "doubly_stochastic": "lambda of the doubly stochastic attention penalty (eq. 14); 0 switches it off",
     "reinforce_weight": "lambda_r: weight of the REINFORCE term for hard attention (eq. 12)",
     "entropy_weight": "lambda_e: weight of the attention entropy bonus for hard attention (eq. 12)",
@@ -96,6 +97,8 @@ def _add_train_config_arguments(parser: argparse.ArgumentParser) -> None:
         help_text = f"{TRAIN_HELP[f.name]} (default: {default_text})"
         if f.type in ("bool", bool):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
+        elif f.name == "optimizer":
+            group.add_argument(flag, choices=OPTIMIZERS, default=f.default, help=help_text)
         else:
             kind = float if "float" in str(f.type) else int
             group.add_argument(flag, type=kind, default=f.default, help=help_text)

@@ -39,14 +39,15 @@ def _final_weights(out: Path) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("attention", ["soft", "hard"])
-def test_killed_run_resumes_to_the_same_result(tmp_path, attention):
+@pytest.mark.parametrize("attention, optimizer", [("soft", "adam"), ("hard", "adam"), ("soft", "rmsprop")])
+def test_killed_run_resumes_to_the_same_result(tmp_path, attention, optimizer):
     clean, killed = tmp_path / "clean", tmp_path / "killed"
-    proc = _run(clean, ["--attention", attention])
+    settings = ["--attention", attention, "--optimizer", optimizer]
+    proc = _run(clean, settings)
     output = proc.communicate(timeout=300)[0]
     assert proc.returncode == 0, output
 
-    proc = _run(killed, ["--attention", attention])
+    proc = _run(killed, settings)
     deadline = time.time() + 300
     while not (killed / "last.pt").exists():  # kill it hard as soon as a mid-epoch checkpoint exists
         assert proc.poll() is None and time.time() < deadline, proc.communicate()[0]
@@ -56,7 +57,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, attention):
     proc.wait()
     interrupted_at = load_checkpoint(killed / "last.pt")["train_state"]
     assert interrupted_at["epoch"] < 2, "the run finished before it could be killed"
-    proc = _run(killed, ["--attention", attention])
+    proc = _run(killed, settings)
     output = proc.communicate(timeout=300)[0]
     assert proc.returncode == 0, output
 
@@ -68,6 +69,13 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, attention):
     assert bleu(clean) == bleu(killed)
     log_rows = (killed / "log.csv").read_text().strip().splitlines()
     assert len(log_rows) == 3, "the resumed run logs each epoch once"
+
+    other = "adam" if optimizer == "rmsprop" else "rmsprop"
+    proc = _run(killed, ["--attention", attention, "--optimizer", other])
+    output = proc.communicate(timeout=300)[0]
+    assert proc.returncode != 0
+    assert f"error: {killed / 'last.pt'}: was trained with {optimizer}; resume with --optimizer {optimizer}" in output
+    assert "Traceback" not in output
 
 
 def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
