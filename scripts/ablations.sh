@@ -4,7 +4,8 @@
 #  2. grid resolution: MobileNetV2's 14x14x576 `expand14` layer (the paper's 14x14 grid) against the 7x7x1280 `last`
 #     layer of the main runs, soft attention, compared epoch by epoch (log.csv) over 3 epochs;
 #  3. the beta gate and the doubly stochastic term, on the synthetic scenes (course settings);
-#  4. a second seed for both Flickr8k models; hard attention with the per-token REINFORCE baseline, and with lr decay.
+#  4. a second seed for both Flickr8k models; hard attention with the per-token REINFORCE baseline, and with lr decay;
+#  5. hard attention selected on beam-3 validation BLEU-4, and trained with the paper's RMSProp.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -22,3 +23,5 @@ for model in soft hard; do
 done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --baseline-per-token --out runs/flickr8k_hard_pertoken_seed0
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 34 --lr-decay 0.8 --out runs/flickr8k_hard_lrdecay_seed0
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --val-beam-size 3 --out runs/flickr8k_hard_valbeam3_seed0
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --optimizer rmsprop --learning-rate 1e-4 --out runs/flickr8k_hard_rmsprop_seed0
