@@ -5,7 +5,7 @@
 #     layer of the main runs, soft attention, compared epoch by epoch (log.csv) over 3 epochs;
 #  3. the beta gate and the doubly stochastic term, on the synthetic scenes (course settings);
 #  4. a second seed for both Flickr8k models; hard attention with the per-token REINFORCE baseline, and with lr decay;
-#  5. hard attention selected on beam-3 validation BLEU-4, and trained with the paper's RMSProp.
+#  5. hard attention selected on beam-3 validation BLEU-4, and trained with the paper's RMSProp; a third seed for hard.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -25,3 +25,4 @@ done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 34 --lr-decay 0.8 --out runs/flickr8k_hard_lrdecay_seed0
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --val-beam-size 3 --out runs/flickr8k_hard_valbeam3_seed0
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --optimizer rmsprop --learning-rate 1e-4 --out runs/flickr8k_hard_rmsprop_seed0
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 2 --cpu-amp --max-minutes 45 --out runs/flickr8k_hard_seed2
