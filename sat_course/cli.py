@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import time
+import typing
 from pathlib import Path
 
 import torch
@@ -21,7 +22,7 @@ from .datasets.download import add_download_arguments, run_download
 from .datasets.errors import DatasetError
 from .encoders import ENCODER_LAYERS, PRETRAINED_WEIGHTS, EncoderSpec
 from .features import CacheMismatchError
-from .training import OPTIMIZERS, TrainConfig
+from .training import TrainConfig
 
 TRAIN_HELP = {
     "epochs": "most epochs to train",
@@ -91,16 +92,18 @@ def data_config_from_args(args: argparse.Namespace) -> experiment.DataConfig:
 
 def _add_train_config_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training (defaults: the paper's)")
+    hints = typing.get_type_hints(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
+        hint = hints[f.name]
         flag = "--" + f.name.replace("_", "-")
         default_text = NONE_DEFAULT_MEANS.get(f.name, "%(default)s") if f.default is None else "%(default)s"
         help_text = f"{TRAIN_HELP[f.name]} (default: {default_text})"
-        if f.type in ("bool", bool):
+        if hint is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
-        elif f.name == "optimizer":
-            group.add_argument(flag, choices=OPTIMIZERS, default=f.default, help=help_text)
+        elif typing.get_origin(hint) is typing.Literal:
+            group.add_argument(flag, choices=typing.get_args(hint), default=f.default, help=help_text)
         else:
-            kind = float if "float" in str(f.type) else int
+            kind = float if float in (hint, *typing.get_args(hint)) else int
             group.add_argument(flag, type=kind, default=f.default, help=help_text)
 
 

@@ -19,7 +19,8 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -39,6 +40,8 @@ from .text import Vocabulary
 
 log = logging.getLogger(__name__)
 
+Optimizer = Literal["adam", "rmsprop"]
+
 
 @dataclass
 class TrainConfig:
@@ -46,7 +49,7 @@ class TrainConfig:
 
     epochs: int = 20
     batch_size: int = 64
-    optimizer: str = "adam"  # "adam" (the authors' code) or "rmsprop" (section 4.3 for Flickr8k; see make_optimizer)
+    optimizer: Optimizer = "adam"  # "adam" (the authors' code) or "rmsprop" (section 4.3 for Flickr8k; see make_optimizer)
     learning_rate: float = 2e-4  # Adam's, as the authors' code; RMSProp's is 1e-4
     doubly_stochastic: float = 1.0  # lambda of eq. 14
     reinforce_weight: float = 1.0  # lambda_r of eq. 12
@@ -72,10 +75,7 @@ class TrainConfig:
         return asdict(self)
 
 
-OPTIMIZERS = ("adam", "rmsprop")
-
-
-def make_optimizer(parameters, config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(parameters: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
     """Adam, or RMSProp as in section 4.3 ("for Flickr8k, RMSProp worked best").
 
     RMSProp is the authors' (Theano) form: Graves' centred RMSProp with gradient averages decaying by 0.95 and
@@ -87,7 +87,7 @@ def make_optimizer(parameters, config: TrainConfig) -> torch.optim.Optimizer:
         return torch.optim.Adam(parameters, lr=config.learning_rate)
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(parameters, lr=config.learning_rate, alpha=0.95, eps=1e-2, momentum=0.9, centered=True)
-    raise ValueError(f"unknown optimizer {config.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
+    raise ValueError(f"unknown optimizer {config.optimizer!r}: choose one of {', '.join(get_args(Optimizer))}")
 
 
 def cpu_has_native_bf16() -> bool:
