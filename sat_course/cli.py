@@ -47,9 +47,10 @@ TRAIN_HELP = {
     "label_smoothing": "departure from the paper: label smoothing of the likelihood",
     "lr_decay": "departure from the paper: multiply the learning rate by this after every epoch",
     "baseline_per_token": "departure from the paper: hard attention's baseline tracks the log-likelihood per word and scales with each caption's length",
+    "ema_decay": "departure from the paper: validate and keep an exponential moving average of the weights with this decay per step (0.999: about the last 1000 steps)",
 }
 # What a TrainConfig default of None means, for --help.
-NONE_DEFAULT_MEANS = {"val_max_images": "all", "max_minutes": "no limit", "grad_clip": "off", "lr_decay": "off"}
+NONE_DEFAULT_MEANS = {"val_max_images": "all", "max_minutes": "no limit", "grad_clip": "off", "lr_decay": "off", "ema_decay": "off"}
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser, with_encoder: bool = True) -> None:

@@ -6,6 +6,7 @@ DistributedDataParallel when started by ``torchrun``. It writes to ``out_dir``:
 - ``last.pt``  everything needed to resume (written atomically every ``checkpoint_every`` steps and at each
   epoch's end); a run killed at any moment continues from it and ends as an uninterrupted run would;
 - ``best.pt``  the model with the best validation BLEU-4 of decoded captions (never teacher-forced scores);
+  with ``ema_decay`` the exponential moving average of the weights is what is validated and kept;
 - ``log.csv``  loss, tokens/s and validation BLEU-4 per epoch.
 """
 
@@ -27,6 +28,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from .checkpoint import load_checkpoint, model_state, restore_rng_states, rng_states, save_atomic
@@ -70,6 +72,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     lr_decay: float | None = None  # multiply the learning rate by this after every epoch
     baseline_per_token: bool = False  # hard attention: a baseline per word times the caption's length (losses.py)
+    ema_decay: float | None = None  # validate and keep an exponential moving average of the weights (make_weight_average)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +91,18 @@ def make_optimizer(parameters: Iterable[torch.nn.Parameter], config: TrainConfig
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(parameters, lr=config.learning_rate, alpha=0.95, eps=1e-2, momentum=0.9, centered=True)
     raise ValueError(f"unknown optimizer {config.optimizer!r}: choose one of {', '.join(get_args(Optimizer))}")
+
+
+def make_weight_average(model: torch.nn.Module, decay: float) -> AveragedModel:
+    """An exponential moving average of the weights, e <- decay e + (1 - decay) w after every step.
+
+    A departure from the paper, off by default: validation BLEU-4 swings by 1-3 points from epoch to epoch
+    on Flickr8k, and the average over the last ~1/(1 - decay) steps smooths the noise of single minibatches.
+    The first update copies the weights.
+    """
+    if not 0.0 <= decay < 1.0:
+        raise ValueError(f"ema_decay must be in [0, 1), got {decay}")
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
 
 
 def cpu_has_native_bf16() -> bool:
@@ -253,6 +268,8 @@ def train(
     attention = model.decoder.config.attention
     model.to(device)
     optimizer = make_optimizer(model.parameters(), config)
+    average = make_weight_average(model, config.ema_decay) if config.ema_decay is not None else None
+    evaluated = average.module if average is not None else model  # what is validated and saved as best.pt
     state = TrainState()
     seed_everything(config.seed + rank)
     last = out_dir / "last.pt"
@@ -263,8 +280,13 @@ def train(
         saved_optimizer = saved["train_config"].get("optimizer", "adam")
         if saved_optimizer != config.optimizer:
             raise ValueError(f"{last}: was trained with {saved_optimizer}; resume with --optimizer {saved_optimizer} or use a new output folder")
+        saved_decay = saved["train_config"].get("ema_decay")
+        if saved_decay != config.ema_decay:
+            raise ValueError(f"{last}: was trained with ema_decay {saved_decay}; resume with the same setting or use a new output folder")
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
+        if average is not None:
+            average.load_state_dict(saved["weight_average"])
         state = TrainState(**saved["train_state"])
         restore_rng_states(saved["rng"][rank] if isinstance(saved["rng"], list) else saved["rng"])
         log.info("resumed from %s at epoch %d step %d", last, state.epoch, state.step_in_epoch)
@@ -285,10 +307,12 @@ def train(
             all_rng = [rng_states()]
         if rank != 0:
             return
-        payload = {**model_state(model, vocab), "train_config": config.to_dict(), "extra": extra_state or {}}
+        payload = {**model_state(model if full else evaluated, vocab), "train_config": config.to_dict(), "extra": extra_state or {}}
         if full:
             state.baseline = baseline.value
             payload.update({"optimizer": optimizer.state_dict(), "train_state": asdict(state), "rng": all_rng})
+            if average is not None:
+                payload["weight_average"] = average.state_dict()
         save_atomic(payload, path)
 
     run_started = time.perf_counter() - sum(row["seconds"] + row.get("val_seconds", 0.0) for row in state.history)
@@ -318,6 +342,8 @@ def train(
             if config.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
+            if average is not None:
+                average.update_parameters(model)
             if attention == "hard" and not use_expected:
                 reward_sum_and_count = baseline.reward_statistic(log_lik, lengths)
                 if world > 1:
@@ -337,7 +363,7 @@ def train(
                 checkpoint(last, full=True)
         bar.close()
         seconds = time.perf_counter() - started
-        bleu4 = validation_bleu4(model, vocab, val_inputs, val_records, config, device) if rank == 0 else 0.0
+        bleu4 = validation_bleu4(evaluated, vocab, val_inputs, val_records, config, device) if rank == 0 else 0.0
         val_seconds = time.perf_counter() - started - seconds
         if world > 1:
             shared = [bleu4]

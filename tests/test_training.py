@@ -34,15 +34,11 @@ def _run(out: Path, extra: list[str] = ()) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
 
 
-def _final_weights(out: Path) -> dict:
-    return load_checkpoint(out / "last.pt")["model"]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("attention, optimizer", [("soft", "adam"), ("hard", "adam"), ("soft", "rmsprop")])
-def test_killed_run_resumes_to_the_same_result(tmp_path, attention, optimizer):
+@pytest.mark.parametrize("attention, optimizer, ema", [("soft", "adam", None), ("hard", "adam", None), ("soft", "rmsprop", None), ("hard", "adam", "0.9")])
+def test_killed_run_resumes_to_the_same_result(tmp_path, attention, optimizer, ema):
     clean, killed = tmp_path / "clean", tmp_path / "killed"
-    settings = ["--attention", attention, "--optimizer", optimizer]
+    settings = ["--attention", attention, "--optimizer", optimizer] + (["--ema-decay", ema] if ema else [])
     proc = _run(clean, settings)
     output = proc.communicate(timeout=300)[0]
     assert proc.returncode == 0, output
@@ -61,10 +57,11 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, attention, optimizer):
     output = proc.communicate(timeout=300)[0]
     assert proc.returncode == 0, output
 
-    a, b = _final_weights(clean), _final_weights(killed)
-    assert a.keys() == b.keys()
-    for name in a:
-        torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6, msg=name)
+    for checkpoint in ("last.pt", "best.pt"):  # best.pt: the weight average when there is one
+        a, b = load_checkpoint(clean / checkpoint)["model"], load_checkpoint(killed / checkpoint)["model"]
+        assert a.keys() == b.keys()
+        for name in a:
+            torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6, msg=f"{checkpoint}: {name}")
     bleu = lambda out: [row["val_bleu4_nltk"] for row in load_checkpoint(out / "last.pt")["train_state"]["history"]]
     assert bleu(clean) == bleu(killed)
     log_rows = (killed / "log.csv").read_text().strip().splitlines()
@@ -76,6 +73,11 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, attention, optimizer):
     assert proc.returncode != 0
     assert f"error: {killed / 'last.pt'}: was trained with {optimizer}; resume with --optimizer {optimizer}" in output
     assert "Traceback" not in output
+    if ema:
+        proc = _run(killed, settings[:-2])
+        output = proc.communicate(timeout=300)[0]
+        assert proc.returncode != 0
+        assert f"error: {killed / 'last.pt'}: was trained with ema_decay {float(ema)}; resume with the same setting" in output
 
 
 def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
