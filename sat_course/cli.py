@@ -160,7 +160,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_split
 
     table = evaluate_split(Path(args.checkpoint), None, args.split, args.beam_size, root=args.root, device=args.device, limit=args.limit,
-                           workers=args.workers, scorers=tuple(args.scorers))
+                           workers=args.workers, scorers=tuple(args.scorers), length_normalise=args.length_normalise)
     _print_table(table, Path(args.json) if args.json else None, {"checkpoint": args.checkpoint})
     return 0
 
@@ -220,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="val", help="train, val (alias dev) or test (default: %(default)s)")
     p.add_argument("--root", help="dataset folder in the layout the model was trained on (default: the training one)")
     p.add_argument("--beam-size", type=int, default=3, help="(default: %(default)s)")
+    p.add_argument("--length-normalise", action="store_true",
+                   help="rank the beam's finished captions by log-probability per word (longer captions; default: in total, as the paper)")
     p.add_argument("--limit", type=int, help="score only the first N images")
     p.add_argument("--json", help="also write the table as JSON here")
     p.add_argument("--scorers", nargs="+", choices=["nltk", "coco"], default=["nltk", "coco"], help="(default: both)")

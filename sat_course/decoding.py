@@ -176,8 +176,9 @@ def decode(
     max_steps: int = 20,
     context_mode: ContextMode = "expected",
     generator: torch.Generator | None = None,
+    length_normalise: bool = False,
 ) -> list[Caption]:
-    """Greedy decoding for ``beam_size=1``, beam search otherwise."""
+    """Greedy decoding for ``beam_size=1``, beam search otherwise (ranked per word when ``length_normalise``)."""
     if beam_size == 1:
         return greedy_decode(decoder, a, max_steps, context_mode, generator)
-    return beam_search(decoder, a, beam_size, max_steps, context_mode, generator=generator)
+    return beam_search(decoder, a, beam_size, max_steps, context_mode, length_normalise, generator)

@@ -29,11 +29,13 @@ def evaluate_split(
     limit: int | None = None,
     workers: int = 2,
     scorers: tuple[str, ...] = ("nltk", "coco"),
+    length_normalise: bool = False,
 ) -> MetricsTable:
     """Decode every image of ``split`` once and score it against all of its references.
 
     The data settings default to those the model was trained with; ``root`` points them at another
-    folder of the same layout (the held-out Flickr8k test split, for instance).
+    folder of the same layout (the held-out Flickr8k test split, for instance). ``length_normalise`` ranks
+    the beam's finished captions by log-probability per word instead of in total.
     """
     device = pick_device(str(device) if device else None)
     model, vocab, state = load_model(checkpoint, device)
@@ -47,10 +49,12 @@ def evaluate_split(
         records = experiment.load_records(config, split)
     if inputs is None:
         inputs = experiment.model_inputs(config, split, records, device, num_workers=workers)
-    captions = generate(model, inputs, beam_size=beam_size, device=device, progress=True)
+    captions = generate(model, inputs, beam_size=beam_size, device=device, progress=True, length_normalise=length_normalise)
     hypotheses = {r.image_id: vocab.decode(c.tokens) for r, c in zip(records, captions)}
     references = {r.image_id: list(r.captions) for r in records}
-    return score_captions(references, hypotheses, split, beam_size, scorers)
+    table = score_captions(references, hypotheses, split, beam_size, scorers)
+    table.length_normalised = length_normalise and beam_size > 1
+    return table
 
 
 def caption_files(checkpoint: Path, images: list[Path], beam_size: int, out_dir: Path, device: str | None = None) -> list[tuple[Path, str, Path]]:

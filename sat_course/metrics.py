@@ -77,15 +77,17 @@ class MetricsTable:
     beam_size: int
     num_images: int
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # scorer -> metric -> value
+    length_normalised: bool = False  # the beam ranked finished captions by log-probability per word
 
     def to_dict(self) -> dict:
-        return {"split": self.split, "beam_size": self.beam_size, "num_images": self.num_images, "scale": "0-100", "scores": self.scores}
+        return {"split": self.split, "beam_size": self.beam_size, "length_normalised": self.length_normalised,
+                "num_images": self.num_images, "scale": "0-100", "scores": self.scores}
 
     def to_markdown(self) -> str:
         metrics = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "SPICE"]
         present = [m for m in metrics if any(m in s for s in self.scores.values())]
         lines = [
-            f"split={self.split}, beam={self.beam_size}, images={self.num_images}, scale 0-100",
+            f"split={self.split}, beam={self.beam_size}{' ranked per word' if self.length_normalised else ''}, images={self.num_images}, scale 0-100",
             "| scorer | " + " | ".join(present) + " |",
             "|---" * (len(present) + 1) + "|",
         ]

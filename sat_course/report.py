@@ -27,7 +27,8 @@ def run_row(metrics_path: Path) -> str:
         minutes = f"{sum(float(r['seconds']) + float(r.get('val_seconds') or 0) for r in rows) / 60:.0f}"
     wall = f"{data['wall_seconds'] / 60:.0f}" if "wall_seconds" in data else "-"
     cells = [f"{scores[m]:.1f}" if m in scores else "-" for m in COLUMNS]
-    return (f"| {run.name} | {data['split']} | {data['beam_size']} | " + " | ".join(cells)
+    beam = f"{data['beam_size']} per word" if data.get("length_normalised") else str(data["beam_size"])
+    return (f"| {run.name} | {data['split']} | {beam} | " + " | ".join(cells)
             + f" | {data.get('seed', '-')} | {data.get('best_epoch', '-')}/{epochs} | {minutes} | {wall} |")
 
 

@@ -214,6 +214,7 @@ def generate(
     device: torch.device | str = "cpu",
     progress: bool = False,
     generator: torch.Generator | None = None,
+    length_normalise: bool = False,
 ) -> list[Caption]:
     """Decode each image once (batched), in the order of ``rows`` (all rows by default)."""
     rows = list(range(len(inputs))) if rows is None else list(rows)
@@ -222,7 +223,7 @@ def generate(
     batches = [rows[k : k + batch_size] for k in range(0, len(rows), batch_size)]
     for batch in tqdm(batches, desc=f"decoding (beam {beam_size})", unit="batch", disable=not progress):
         a = model.annotations(inputs.batch(batch).to(device))
-        captions += decode(model.decoder, a, beam_size, max_steps, context_mode, generator)
+        captions += decode(model.decoder, a, beam_size, max_steps, context_mode, generator, length_normalise)
     return captions
 
 

@@ -218,3 +218,11 @@ def test_caption_words_drop_end_and_keep_unk():
     vocab = Vocabulary(["<pad>", "<start>", "<end>", "<unk>", "a", "dog", "runs"])
     caption = Caption([4, 3, 5, END], -1.0, torch.zeros(4, L), torch.zeros(4))
     assert caption.words(vocab) == ["a", "<unk>", "dog"]
+
+
+def test_decode_passes_length_normalisation_to_the_beam():
+    decoder, a = _decoder(end_bias=-1.0, sharpen=4.0), _annotations()
+    for normalise in (False, True):
+        expected = beam_search(decoder, a, beam_size=4, max_steps=3, length_normalise=normalise)
+        got = decode(decoder, a, beam_size=4, max_steps=3, length_normalise=normalise)
+        assert [c.tokens for c in got] == [c.tokens for c in expected]

@@ -129,7 +129,13 @@ def test_metrics_table_names_split_beam_images_and_scale():
     assert "| nltk | 61.2 | 19.0 | - |" in text
     assert "| coco | - | 19.0 | 51.0 |" in text
     assert str(table) == text
-    assert table.to_dict() == {"split": "val", "beam_size": 3, "num_images": 1000, "scale": "0-100", "scores": table.scores}
+    assert table.to_dict() == {"split": "val", "beam_size": 3, "length_normalised": False, "num_images": 1000, "scale": "0-100", "scores": table.scores}
+
+
+def test_metrics_table_says_when_the_beam_ranked_per_word():
+    table = MetricsTable("val", 3, 10, {"nltk": {"BLEU-4": 19.0}}, length_normalised=True)
+    assert table.to_markdown().splitlines()[0].startswith("split=val, beam=3 ranked per word, images=10")
+    assert table.to_dict()["length_normalised"] is True
 
 
 def test_score_captions_by_image_id():

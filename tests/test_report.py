@@ -22,3 +22,11 @@ def test_table_has_the_paper_rows_and_one_row_per_run(tmp_path):
     # 600 + 1200 s of epochs = 30 training minutes; 2100 s = 35 wall minutes
     assert lines[4] == "| flickr8k_soft_seed3 | val | 3 | 60.0 | 41.0 | 28.0 | 20.0 | 18.9 | 43.0 | 41.0 | 3 | 2/2 | 30 | 35 |"
     assert all(line.count("|") == lines[0].count("|") for line in lines)
+
+
+def test_a_length_normalised_evaluation_says_so_in_the_beam_column(tmp_path):
+    run = tmp_path / "flickr8k_hard_seed0"
+    run.mkdir()
+    scores = {"BLEU-4": 19.4, "METEOR": 19.1}
+    (run / "metrics_val.json").write_text(json.dumps({"split": "val", "beam_size": 3, "length_normalised": True, "scores": {"coco": scores}}))
+    assert table([run / "metrics_val.json"]).splitlines()[4].startswith("| flickr8k_hard_seed0 | val | 3 per word | - | - | - | 19.4 | 19.1 |")
