@@ -5,7 +5,9 @@
 #     layer of the main runs, soft attention, compared epoch by epoch (log.csv) over 3 epochs;
 #  3. the beta gate and the doubly stochastic term, on the synthetic scenes (course settings);
 #  4. a second seed for both Flickr8k models; hard attention with the per-token REINFORCE baseline, and with lr decay;
-#  5. hard attention selected on beam-3 validation BLEU-4, and trained with the paper's RMSProp; a third seed for hard.
+#  5. hard attention selected on beam-3 validation BLEU-4, and trained with the paper's RMSProp; a third seed for hard;
+#  6. hard attention without the doubly stochastic term, and with a moving average of the weights; the beam ranked by
+#     log-probability per word instead of in total, on every seed of both models.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -26,3 +28,8 @@ done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --val-beam-size 3 --out runs/flickr8k_hard_valbeam3_seed0
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --optimizer rmsprop --learning-rate 1e-4 --out runs/flickr8k_hard_rmsprop_seed0
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 2 --cpu-amp --max-minutes 45 --out runs/flickr8k_hard_seed2
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --doubly-stochastic 0 --out runs/flickr8k_hard_nods_seed0
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --ema-decay 0.999 --out runs/flickr8k_hard_ema_seed0
+for run in flickr8k_soft_seed0 flickr8k_soft_seed1 flickr8k_hard_seed0 flickr8k_hard_seed1 flickr8k_hard_seed2; do
+  .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
+done
