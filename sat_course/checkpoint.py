@@ -2,8 +2,8 @@
 
 A checkpoint holds the model's state dict, the decoder configuration, the encoder spec (when the model
 has a trainable encoder), the vocabulary, the training configuration, the optimizer, every RNG state,
-the epoch and step, the hard-attention baseline, the weight average (with ``ema_decay``) and the training history. ``load_model`` rebuilds a
-model from it alone and checks the vocabulary against its fingerprint.
+the epoch and step, the hard-attention baseline, the weight average (with ``ema_decay``) and the training
+history. ``load_model`` rebuilds a model from it alone and checks the vocabulary against its fingerprint.
 """
 
 from __future__ import annotations

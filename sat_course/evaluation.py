@@ -53,8 +53,7 @@ def evaluate_split(
     hypotheses = {r.image_id: vocab.decode(c.tokens) for r, c in zip(records, captions)}
     references = {r.image_id: list(r.captions) for r in records}
     table = score_captions(references, hypotheses, split, beam_size, scorers)
-    table.length_normalised = length_normalise and beam_size > 1
-    return table
+    return replace(table, length_normalised=length_normalise and beam_size > 1)  # beam 1 is greedy: nothing to rank
 
 
 def caption_files(checkpoint: Path, images: list[Path], beam_size: int, out_dir: Path, device: str | None = None) -> list[tuple[Path, str, Path]]:
