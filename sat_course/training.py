@@ -18,8 +18,8 @@ import math
 import os
 import random
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -74,8 +74,29 @@ class TrainConfig:
     baseline_per_token: bool = False  # hard attention: a baseline per word times the caption's length (losses.py)
     ema_decay: float | None = None  # validate and keep an exponential moving average of the weights (make_weight_average)
 
+    def __post_init__(self) -> None:
+        """Refuse values no run can use before any work starts (the command line prints the message)."""
+        for name, (valid, wanted) in TRAIN_CONFIG_RANGES.items():
+            value = getattr(self, name)
+            if value is not None and not valid(value):
+                raise ValueError(f"{name} must be {wanted}, got {value}")
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# The valid values of TrainConfig's numeric fields; None, where a field allows it, always passes.
+TRAIN_CONFIG_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
+    **dict.fromkeys(
+        ("epochs", "batch_size", "patience", "val_beam_size", "val_max_images", "max_decode_steps", "checkpoint_every"),
+        (lambda v: v >= 1, "at least 1"),
+    ),
+    **dict.fromkeys(("learning_rate", "max_minutes", "grad_clip"), (lambda v: v > 0, "positive")),
+    **dict.fromkeys(("doubly_stochastic", "reinforce_weight", "entropy_weight"), (lambda v: v >= 0, "at least 0")),
+    **dict.fromkeys(("baseline_decay", "label_smoothing", "ema_decay"), (lambda v: 0 <= v < 1, "in [0, 1)")),
+    "expected_context_prob": (lambda p: 0 <= p <= 1, "a probability, in [0, 1]"),
+    "lr_decay": (lambda d: 0 < d <= 1, "in (0, 1]"),
+}
 
 
 def make_optimizer(parameters: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:

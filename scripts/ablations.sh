@@ -7,7 +7,8 @@
 #  4. a second seed for both Flickr8k models; hard attention with the per-token REINFORCE baseline, and with lr decay;
 #  5. hard attention selected on beam-3 validation BLEU-4, and trained with the paper's RMSProp; a third seed for hard;
 #  6. hard attention without the doubly stochastic term, and with a moving average of the weights; the beam ranked by
-#     log-probability per word instead of in total, on every seed of both models.
+#     log-probability per word instead of in total, on every seed of both models;
+#  7. hard attention with the authors' LSTM size (1000 units), and with label smoothing.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -33,3 +34,5 @@ done
 for run in flickr8k_soft_seed0 flickr8k_soft_seed1 flickr8k_hard_seed0 flickr8k_hard_seed1 flickr8k_hard_seed2; do
   .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
 done
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --hidden-dim 1000 --out runs/flickr8k_hard_h1000_seed0
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --label-smoothing 0.1 --out runs/flickr8k_hard_ls_seed0

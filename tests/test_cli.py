@@ -171,3 +171,15 @@ def test_download_of_an_unknown_dataset(tmp_path, capsys):
     result = _in_process(["download", "--dataset", "imagenet", "--data-dir", str(tmp_path / "data")], capsys)
     assert "imagenet" in _one_error_line(result)
     assert not (tmp_path / "data" / "imagenet").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--label-smoothing", "1.5", "label_smoothing must be in [0, 1), got 1.5"),
+    ("--epochs", "0", "epochs must be at least 1, got 0"),
+    ("--expected-context-prob", "2", "expected_context_prob must be a probability, in [0, 1], got 2.0"),
+])
+def test_train_with_an_out_of_range_hyperparameter(option, value, message, tmp_path, capsys):
+    """Refused before any data is read or anything is written."""
+    result = _in_process(["train", "--dataset", "flickr8k", "--root", "/nonexistent", option, value, "--out", str(tmp_path / "run")], capsys)
+    assert _one_error_line(result) == f"error: {message}"  # the range, not the missing folder: nothing was read
+    assert not (tmp_path / "run").exists()
