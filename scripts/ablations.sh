@@ -8,7 +8,7 @@
 #  5. hard attention selected on beam-3 validation BLEU-4, and trained with the paper's RMSProp; a third seed for hard;
 #  6. hard attention without the doubly stochastic term, and with a moving average of the weights; the beam ranked by
 #     log-probability per word instead of in total, on every seed of both models;
-#  7. hard attention with the authors' LSTM size (1000 units), and with label smoothing; soft attention on a 9x9 grid
+#  7. hard attention with the authors' LSTM size (1000 units), and with label smoothing; soft and hard attention on a 9x9 grid
 #     (MobileNetV2 `last` at 288 px), compared epoch by epoch with the 7x7 run over 8 epochs.
 set -e
 cd "$(dirname "$0")/.."
@@ -38,3 +38,4 @@ done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --hidden-dim 1000 --out runs/flickr8k_hard_h1000_seed0
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --seed 0 --cpu-amp --max-minutes 50 --label-smoothing 0.1 --out runs/flickr8k_hard_ls_seed0
 .venv/bin/python -m sat_course train --dataset flickr8k --attention soft --input-size 288 --seed 0 --cpu-amp --epochs 8 --out runs/flickr8k_soft_288_seed0
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 0 --cpu-amp --epochs 8 --out runs/flickr8k_hard_288_seed0
