@@ -7,7 +7,8 @@ DistributedDataParallel when started by ``torchrun``. It writes to ``out_dir``:
   epoch's end); a run killed at any moment continues from it and ends as an uninterrupted run would;
 - ``best.pt``  the model with the best validation BLEU-4 of decoded captions (never teacher-forced scores);
   with ``ema_decay`` the exponential moving average of the weights is what is validated and kept;
-- ``log.csv``  loss, tokens/s and validation BLEU-4 per epoch.
+- ``log.csv``  per epoch: the training objective, the negative log-likelihood per predicted token (words and
+  ``<end>``; comparable between soft and hard attention, whose objectives are not), tokens/s and validation BLEU-4.
 """
 
 from __future__ import annotations
@@ -256,13 +257,15 @@ def validation_bleu4(model: CaptionModel, vocab: Vocabulary, inputs: ModelInputs
     return nltk_bleu([r.captions for r in records[:n]], hypotheses)["BLEU-4"]
 
 
-def _log_epoch(path: Path, row: dict[str, Any]) -> None:
-    new = not path.exists()
-    with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+def _write_log(path: Path, history: list[dict[str, Any]]) -> None:
+    """Write ``log.csv`` from the whole history, every column any epoch has (older runs lack some)."""
+    columns = list(dict.fromkeys(key for row in history for key in row))
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(history)
+    os.replace(tmp, path)
 
 
 def train(
@@ -313,9 +316,7 @@ def train(
         restore_rng_states(saved["rng"][rank] if isinstance(saved["rng"], list) else saved["rng"])
         log.info("resumed from %s at epoch %d step %d", last, state.epoch, state.step_in_epoch)
         if rank == 0:  # epochs logged after the checkpoint was written will be run and logged again
-            (out_dir / "log.csv").unlink(missing_ok=True)
-            for row in state.history:
-                _log_epoch(out_dir / "log.csv", row)
+            _write_log(out_dir / "log.csv", state.history)
     wrapped = DistributedDataParallel(model) if world > 1 else model
     pairs = CaptionPairs.from_records(train_records, vocab)
     baseline = MovingAverageBaseline(config.baseline_decay, state.baseline, per_token=config.baseline_per_token)
@@ -348,7 +349,7 @@ def train(
             group["lr"] = config.learning_rate * (config.lr_decay or 1.0) ** state.epoch
         batches = length_batches(pairs, config.batch_size, config.seed, state.epoch, rank, world)
         model.train()
-        started, tokens_seen, loss_sum, loss_count = time.perf_counter(), 0, 0.0, 0
+        started, tokens_seen, loss_sum, loss_count, nll_sum = time.perf_counter(), 0, 0.0, 0, 0.0
         bar = tqdm(total=len(batches), initial=state.step_in_epoch, desc=f"epoch {state.epoch + 1}/{config.epochs}", disable=not progress or rank != 0)
         for batch in batches[state.step_in_epoch :]:
             rows, tokens = pairs.collate(batch)
@@ -376,11 +377,13 @@ def train(
                 raise FloatingPointError(f"loss became {loss_value} at epoch {state.epoch + 1} step {state.step_in_epoch}")
             loss_sum += loss_value
             loss_count += 1
-            tokens_seen += int((tokens[:, 1:] != 0).sum())
+            batch_tokens, batch_nll = int(lengths.sum()), -float(log_lik.sum())
+            nll_sum += batch_nll
+            tokens_seen += batch_tokens
             state.step_in_epoch += 1
             state.global_step += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_value:.2f}", refresh=False)
+            bar.set_postfix(nll_per_token=f"{batch_nll / batch_tokens:.3f}", refresh=False)
             if state.global_step % config.checkpoint_every == 0:
                 checkpoint(last, full=True)
         bar.close()
@@ -400,6 +403,7 @@ def train(
             "epoch": state.epoch + 1,
             "steps": state.global_step,
             "train_loss": round(loss_sum / max(loss_count, 1), 4),
+            "train_nll_per_token": round(nll_sum / max(tokens_seen, 1), 4),
             "val_bleu4_nltk": round(bleu4, 3),
             "tokens_per_s": round(tokens_seen * world / max(seconds, 1e-9), 1),
             "seconds": round(seconds, 1),
@@ -410,9 +414,9 @@ def train(
         state.epoch += 1
         state.step_in_epoch = 0
         if rank == 0:
-            _log_epoch(out_dir / "log.csv", row)
+            _write_log(out_dir / "log.csv", state.history)
             if progress:
-                tqdm.write(f"epoch {row['epoch']}: loss {row['train_loss']:.3f}, val BLEU-4 (nltk, beam {config.val_beam_size}) {bleu4:.2f}, {row['tokens_per_s']:.0f} tokens/s")
+                tqdm.write(f"epoch {row['epoch']}: objective {row['train_loss']:.3f}, NLL per token {row['train_nll_per_token']:.3f}, val BLEU-4 (nltk, beam {config.val_beam_size}) {bleu4:.2f}, {row['tokens_per_s']:.0f} tokens/s")
         if improved:
             checkpoint(out_dir / "best.pt", full=False)
         checkpoint(last, full=True)

@@ -1,5 +1,6 @@
-"""Training: a run killed at any moment resumes to the same result; DDP replicas stay identical."""
+"""Training: a run killed at any moment resumes to the same result; DDP replicas stay identical; what is logged."""
 
+import csv
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ from sat_course.checkpoint import load_checkpoint
 from sat_course.data import CaptionPairs, length_batches
 from sat_course.datasets.synthetic import COLOURS, SHAPES
 from sat_course.encoders import EncoderSpec
-from sat_course.training import TrainConfig, seed_everything, train
+from sat_course.training import TrainConfig, _write_log, seed_everything, train
 
 TINY = ["--dataset", "synthetic", "--encoder", "small_cnn", "--synthetic-sizes", "160", "24", "8", "--embed-dim", "16", "--hidden-dim", "24",
         "--attention-dim", "16", "--batch-size", "16", "--epochs", "2", "--checkpoint-every", "2", "--val-max-images", "8",
@@ -151,3 +152,41 @@ def test_a_trained_model_reads_the_image(tmp_path):
             logits = model(val_inputs.batch(rows[order]), tokens).logits
             accuracy[name] = (logits.argmax(-1) == targets)[is_object_word].float().mean().item()
     assert accuracy["own"] > accuracy["other"] + 0.1, accuracy
+
+
+def test_logged_nll_per_token_is_the_teacher_forced_nll_of_the_training_captions(tmp_path):
+    """With a learning rate too small to move the weights and no dropout, the first epoch's logged
+    ``train_nll_per_token`` is the untrained model's teacher-forced cross-entropy over every training token."""
+    config = experiment.synthetic_config(synthetic_sizes=(48, 4, 4), encoder=EncoderSpec("mobilenet_v2", "last", None, 64),
+                                         cache_dir=str(tmp_path / "cache"))
+    train_records, val_records = experiment.load_records(config, "train"), experiment.load_records(config, "val")
+    vocab = experiment.build_vocabulary(config, train_records)
+    train_inputs = experiment.model_inputs(config, "train", train_records, progress=False)
+    val_inputs = experiment.model_inputs(config, "val", val_records, progress=False)
+    seed_everything(0)
+    model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, dropout=0.0)
+    pairs = CaptionPairs.from_records(train_records, vocab)
+    rows, tokens = pairs.collate(list(range(len(pairs))))
+    with torch.no_grad():
+        logits = model(train_inputs.batch(rows), tokens).logits
+    targets = tokens[:, 1:]
+    mask = targets != 0
+    expected = torch.nn.functional.cross_entropy(logits[mask], targets[mask]).item()
+
+    state = train(model, vocab, train_inputs, train_records, val_inputs, val_records,
+                  TrainConfig(epochs=1, batch_size=16, learning_rate=1e-9, checkpoint_every=1000, val_max_images=4),
+                  tmp_path / "run", device="cpu", progress=False)
+    logged = state.history[0]["train_nll_per_token"]
+    assert logged == pytest.approx(expected, rel=1e-3)
+    assert logged == pytest.approx(np.log(len(vocab)), rel=0.2), "an untrained model is close to uniform"
+    with open(tmp_path / "run" / "log.csv") as f:
+        assert float(next(csv.DictReader(f))["train_nll_per_token"]) == logged
+
+
+def test_log_csv_keeps_every_column_when_a_run_from_older_code_resumes(tmp_path):
+    """Epochs logged before a column existed are written with that cell empty, not misaligned."""
+    old, new = {"epoch": 1, "train_loss": -3.5}, {"epoch": 2, "train_loss": -2.0, "train_nll_per_token": 2.7}
+    _write_log(tmp_path / "log.csv", [old, new])
+    with open(tmp_path / "log.csv") as f:
+        assert list(csv.DictReader(f)) == [{"epoch": "1", "train_loss": "-3.5", "train_nll_per_token": ""},
+                                           {"epoch": "2", "train_loss": "-2.0", "train_nll_per_token": "2.7"}]
