@@ -48,6 +48,7 @@ TRAIN_HELP = {
     "lr_decay": "departure from the paper: multiply the learning rate by this after every epoch",
     "baseline_per_token": "departure from the paper: hard attention's baseline tracks the log-likelihood per word and scales with each caption's length",
     "ema_decay": "departure from the paper: validate and keep an exponential moving average of the weights with this decay per step (0.999: about the last 1000 steps)",
+    "flip_probability": "departure from the paper: flip augmentation, training on the features of the mirrored image with this probability (extracts them once)",
 }
 # What a TrainConfig default of None means, for --help.
 NONE_DEFAULT_MEANS = {"val_max_images": "all", "max_minutes": "no limit", "grad_clip": "off", "lr_decay": "off", "ema_decay": "off"}
@@ -135,7 +136,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     train_records, val_records = experiment.load_records(config, "train"), experiment.load_records(config, "val")
     vocab = experiment.build_vocabulary(config, train_records)
-    train_inputs = experiment.model_inputs(config, "train", train_records, device, num_workers=args.workers)
+    train_inputs = experiment.model_inputs(config, "train", train_records, device, num_workers=args.workers, flipped=train_config.flip_probability > 0)
     val_inputs = experiment.model_inputs(config, "val", val_records, device, num_workers=args.workers)
     seed_everything(train_config.seed)
     model = experiment.new_model(

@@ -26,26 +26,38 @@ def images_to_tensor(images: np.ndarray) -> Tensor:
 
 @dataclass
 class ModelInputs:
-    """Per-image inputs: ``array[i]`` belongs to ``image_ids[i]``; ``kind`` is "features" or "images"."""
+    """Per-image inputs: ``array[i]`` belongs to ``image_ids[i]``; ``kind`` is "features" or "images".
+
+    ``flipped``, when given, holds the inputs of the mirrored images, row for row (flip augmentation).
+    """
 
     array: np.ndarray
     image_ids: list[str]
     kind: str
+    flipped: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("features", "images"):
             raise ValueError("kind must be 'features' or 'images'")
         if len(self.array) != len(self.image_ids):
             raise ValueError(f"{len(self.array)} input rows but {len(self.image_ids)} image ids")
+        if self.flipped is not None and self.flipped.shape != self.array.shape:
+            raise ValueError(f"flipped inputs {self.flipped.shape} do not match the inputs {self.array.shape}")
 
     def __len__(self) -> int:
         return len(self.image_ids)
 
-    def batch(self, rows: Sequence[int]) -> Tensor:
+    def batch(self, rows: Sequence[int], flip: Sequence[bool] | None = None) -> Tensor:
+        """The inputs of ``rows``; where ``flip`` is true, those of the mirrored image."""
         rows = np.asarray(rows)
         order = np.argsort(rows)  # memory maps read fastest in file order
         data = np.empty((len(rows),) + self.array.shape[1:], dtype=self.array.dtype)
         data[order] = self.array[rows[order]]
+        if flip is not None and np.any(flip):
+            if self.flipped is None:
+                raise ValueError("these inputs have no flipped copy")
+            mirrored = np.flatnonzero(flip)
+            data[mirrored] = self.flipped[rows[mirrored]]
         if self.kind == "images":
             return images_to_tensor(data)
         return torch.from_numpy(data).float()

@@ -66,19 +66,20 @@ class EncoderSpec:
         return asdict(self)
 
 
-def preprocessing(input_size: int = 224, crop: bool = True) -> transforms.Compose:
+def preprocessing(input_size: int = 224, crop: bool = True, flip: bool = False) -> transforms.Compose:
     """As the paper: resize the short side (256 for 224), centre crop, ImageNet normalisation.
 
     ``crop=False`` resizes the whole image to ``input_size`` instead (the synthetic scenes, whose objects
-    may touch the border).
+    may touch the border). ``flip=True`` mirrors every image left to right (the features of flip augmentation).
     """
     resize = [transforms.Resize(round(input_size * 256 / 224)), transforms.CenterCrop(input_size)] if crop else [transforms.Resize((input_size, input_size))]
-    return transforms.Compose([*resize, transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    mirror = [transforms.RandomHorizontalFlip(p=1.0)] if flip else []
+    return transforms.Compose([*resize, *mirror, transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
 
-def preprocessing_description(input_size: int, crop: bool = True) -> dict:
+def preprocessing_description(input_size: int, crop: bool = True, flip: bool = False) -> dict:
     resize = {"resize": round(input_size * 256 / 224), "center_crop": input_size} if crop else {"resize": [input_size, input_size]}
-    return {**resize, "mean": IMAGENET_MEAN, "std": IMAGENET_STD}
+    return {**resize, **({"horizontal_flip": True} if flip else {}), "mean": IMAGENET_MEAN, "std": IMAGENET_STD}
 
 
 def make_offline_weights_visible() -> None:

@@ -106,9 +106,18 @@ def build_vocabulary(config: DataConfig, train_records: list[CaptionedImage]) ->
     return Vocabulary.build((c for r in train_records for c in r.captions), config.min_count, config.max_length)
 
 
-def model_inputs(config: DataConfig, split: str, records: list[CaptionedImage], device: str | torch.device = "cpu", progress: bool = True, num_workers: int = 2) -> ModelInputs:
-    """Cached features, extracted first when missing; for ``small_cnn`` (trained with the decoder) the images."""
+def model_inputs(
+    config: DataConfig, split: str, records: list[CaptionedImage], device: str | torch.device = "cpu", progress: bool = True,
+    num_workers: int = 2, flipped: bool = False,
+) -> ModelInputs:
+    """Cached features, extracted first when missing; for ``small_cnn`` (trained with the decoder) the images.
+
+    ``flipped`` also extracts the features of the mirrored images (flip augmentation), for photos only: the
+    synthetic scenes' captions say which object is left of which.
+    """
     split = canonical_split(split)
+    if flipped and config.dataset == "synthetic":
+        raise ValueError("flip augmentation is for photos: the synthetic scenes' captions name left and right")
     ids = [r.image_id for r in records]
     images = None
     if config.dataset == "synthetic":
@@ -121,9 +130,10 @@ def model_inputs(config: DataConfig, split: str, records: list[CaptionedImage], 
         name += "-seed{}-{}-{}-{}".format(config.seed, *config.synthetic_sizes)
     directory = cache_dir_for(cache_root, name, config.encoder, config.feature_dtype)
     encoder = AnnotationEncoder(config.encoder)
-    cache = extract_features(records, encoder, directory, split, config.feature_dtype, device=device, progress=progress,
-                             num_workers=0 if images is not None else num_workers, images=images)
-    return ModelInputs(cache.features, cache.image_ids, "features")
+    extract = lambda flip: extract_features(records, encoder, directory, split, config.feature_dtype, device=device, progress=progress,
+                                            num_workers=0 if images is not None else num_workers, images=images, flip=flip)
+    cache = extract(False)
+    return ModelInputs(cache.features, cache.image_ids, "features", extract(True).features if flipped else None)
 
 
 def new_model(config: DataConfig, vocab: Vocabulary, **decoder_settings) -> CaptionModel:

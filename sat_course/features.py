@@ -36,12 +36,12 @@ def cache_dir_for(cache_root: str | Path, dataset: str, spec: EncoderSpec, dtype
     return Path(cache_root) / dataset / f"{spec.name}-{spec.layer}-{spec.input_size}-{dtype}"
 
 
-def cache_metadata(spec: EncoderSpec, dtype: str, image_ids: list[str], crop: bool = True) -> dict:
+def cache_metadata(spec: EncoderSpec, dtype: str, image_ids: list[str], crop: bool = True, flip: bool = False) -> dict:
     """What a cache records about how it was made (compared field by field when it is opened)."""
     return {
         "format": FORMAT_VERSION,
         "encoder": spec.to_dict(),
-        "preprocessing": preprocessing_description(spec.input_size, crop),
+        "preprocessing": preprocessing_description(spec.input_size, crop, flip),
         "dtype": dtype,
         "shape": [len(image_ids), spec.grid**2, spec.feature_dim],
         "image_ids": image_ids,
@@ -66,8 +66,8 @@ class _Images(Dataset):
     """Decoded, preprocessed images (files, or an in-memory uint8 array); a bad file yields its error
     message instead of raising inside a DataLoader worker."""
 
-    def __init__(self, paths: list[Path], input_size: int, crop: bool, arrays: np.ndarray | None = None) -> None:
-        self.paths, self.arrays, self.transform = paths, arrays, preprocessing(input_size, crop)
+    def __init__(self, paths: list[Path], input_size: int, crop: bool, arrays: np.ndarray | None = None, flip: bool = False) -> None:
+        self.paths, self.arrays, self.transform = paths, arrays, preprocessing(input_size, crop, flip)
 
     def __len__(self) -> int:
         return len(self.paths) if self.arrays is None else len(self.arrays)
@@ -106,7 +106,9 @@ class FeatureCache:
         return self.image_ids.index(image_id)
 
 
-def open_cache(directory: str | Path, split: str, spec: EncoderSpec, dtype: str = "float16", image_ids: list[str] | None = None, crop: bool = True) -> FeatureCache:
+def open_cache(
+    directory: str | Path, split: str, spec: EncoderSpec, dtype: str = "float16", image_ids: list[str] | None = None, crop: bool = True, flip: bool = False
+) -> FeatureCache:
     """Open a complete cache, checking it was made with ``spec``, ``dtype`` (and ``image_ids`` when given)."""
     directory = Path(directory)
     meta_path, array_path = directory / f"{split}.json", directory / f"{split}.npy"
@@ -114,7 +116,7 @@ def open_cache(directory: str | Path, split: str, spec: EncoderSpec, dtype: str 
         raise FileNotFoundError(f"{directory}: no feature cache for split {split!r}; run feature extraction first")
     with open(meta_path) as f:
         meta = json.load(f)
-    expected = cache_metadata(spec, dtype, image_ids if image_ids is not None else meta.get("image_ids", []), crop)
+    expected = cache_metadata(spec, dtype, image_ids if image_ids is not None else meta.get("image_ids", []), crop, flip)
     _compare(meta, expected, meta_path)
     if meta.get("done") != len(meta["image_ids"]):
         raise CacheMismatchError(f"{meta_path}: cache is incomplete ({meta.get('done')} of {len(meta['image_ids'])} images); run extraction again to finish it")
@@ -133,11 +135,13 @@ def extract_features(
     device: str | torch.device = "cpu",
     progress: bool = True,
     images: np.ndarray | None = None,
+    flip: bool = False,
 ) -> FeatureCache:
     """Compute (or finish computing) the cache of ``records``; a complete matching cache is reused as is.
 
     Images are read from the records' files, or taken from ``images`` (N, H, W, 3) uint8 when given (the
-    synthetic scenes: resized whole, not cropped).
+    synthetic scenes: resized whole, not cropped). ``flip`` mirrors each image first; its cache is the
+    split ``<split>-flipped``.
     """
     if dtype not in ("float16", "float32"):
         raise ValueError("dtype must be float16 or float32")
@@ -151,9 +155,10 @@ def extract_features(
     spec = encoder.spec
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    split = f"{split}-flipped" if flip else split
     meta_path, array_path = directory / f"{split}.json", directory / f"{split}.npy"
     ids = [r.image_id for r in records]
-    meta = cache_metadata(spec, dtype, ids, crop)
+    meta = cache_metadata(spec, dtype, ids, crop, flip)
     done = 0
     if meta_path.is_file() and array_path.is_file():
         with open(meta_path) as f:
@@ -167,7 +172,7 @@ def extract_features(
     if done < len(ids):
         encoder = encoder.to(device).eval().to(memory_format=torch.channels_last)
         loader = DataLoader(
-            _Images([r.image_path for r in records[done:]], spec.input_size, crop, None if images is None else images[done:]),
+            _Images([r.image_path for r in records[done:]], spec.input_size, crop, None if images is None else images[done:], flip),
             batch_size=batch_size, num_workers=num_workers, collate_fn=_collate,
             pin_memory=torch.device(device).type == "cuda", persistent_workers=False,
         )
@@ -185,4 +190,4 @@ def extract_features(
             bar.update(len(rows))
         bar.close()
     del array
-    return open_cache(directory, split, spec, dtype, ids, crop)
+    return open_cache(directory, split, spec, dtype, ids, crop, flip)

@@ -74,6 +74,7 @@ class TrainConfig:
     lr_decay: float | None = None  # multiply the learning rate by this after every epoch
     baseline_per_token: bool = False  # hard attention: a baseline per word times the caption's length (losses.py)
     ema_decay: float | None = None  # validate and keep an exponential moving average of the weights (make_weight_average)
+    flip_probability: float = 0.0  # each minibatch image is replaced by its mirror image with this probability
 
     def __post_init__(self) -> None:
         """Refuse values no run can use before any work starts (the command line prints the message)."""
@@ -95,7 +96,7 @@ TRAIN_CONFIG_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
     **dict.fromkeys(("learning_rate", "max_minutes", "grad_clip"), (lambda v: v > 0, "positive")),
     **dict.fromkeys(("doubly_stochastic", "reinforce_weight", "entropy_weight"), (lambda v: v >= 0, "at least 0")),
     **dict.fromkeys(("baseline_decay", "label_smoothing", "ema_decay"), (lambda v: 0 <= v < 1, "in [0, 1)")),
-    "expected_context_prob": (lambda p: 0 <= p <= 1, "a probability, in [0, 1]"),
+    **dict.fromkeys(("expected_context_prob", "flip_probability"), (lambda p: 0 <= p <= 1, "a probability, in [0, 1]")),
     "lr_decay": (lambda d: 0 < d <= 1, "in (0, 1]"),
 }
 
@@ -285,6 +286,8 @@ def train(
 
     ``extra_state`` (dataset and encoder settings, for instance) is stored in every checkpoint.
     """
+    if config.flip_probability and train_inputs.flipped is None:
+        raise ValueError("flip_probability needs the training inputs with their flipped copy (model_inputs(..., flipped=True))")
     device = pick_device(str(device) if device else None)
     rank, world = init_distributed_from_env(device)
     out_dir = Path(out_dir)
@@ -353,10 +356,11 @@ def train(
         bar = tqdm(total=len(batches), initial=state.step_in_epoch, desc=f"epoch {state.epoch + 1}/{config.epochs}", disable=not progress or rank != 0)
         for batch in batches[state.step_in_epoch :]:
             rows, tokens = pairs.collate(batch)
-            inputs, tokens = train_inputs.batch(rows).to(device, non_blocking=True), tokens.to(device, non_blocking=True)
-            # The same coin for every process, and the same after a resume: drawn from (seed, step).
-            coin = np.random.default_rng([config.seed, state.global_step]).random()
-            use_expected = attention == "hard" and coin < config.expected_context_prob
+            # The same draws for every process, and the same after a resume: from (seed, step).
+            draws = np.random.default_rng([config.seed, state.global_step])
+            use_expected = attention == "hard" and draws.random() < config.expected_context_prob
+            flip = draws.random(len(rows)) < config.flip_probability if config.flip_probability else None
+            inputs, tokens = train_inputs.batch(rows, flip).to(device, non_blocking=True), tokens.to(device, non_blocking=True)
             lengths = (tokens[:, 1:] != Vocabulary.pad_id).sum(1)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 loss, log_lik = batch_loss(wrapped, inputs, tokens, config, attention, baseline(lengths), use_expected)

@@ -177,9 +177,18 @@ def test_download_of_an_unknown_dataset(tmp_path, capsys):
     ("--label-smoothing", "1.5", "label_smoothing must be in [0, 1), got 1.5"),
     ("--epochs", "0", "epochs must be at least 1, got 0"),
     ("--expected-context-prob", "2", "expected_context_prob must be a probability, in [0, 1], got 2.0"),
+    ("--flip-probability", "1.5", "flip_probability must be a probability, in [0, 1], got 1.5"),
 ])
 def test_train_with_an_out_of_range_hyperparameter(option, value, message, tmp_path, capsys):
     """Refused before any data is read or anything is written."""
     result = _in_process(["train", "--dataset", "flickr8k", "--root", "/nonexistent", option, value, "--out", str(tmp_path / "run")], capsys)
     assert _one_error_line(result) == f"error: {message}"  # the range, not the missing folder: nothing was read
+    assert not (tmp_path / "run").exists()
+
+
+def test_flip_augmentation_of_the_synthetic_scenes_is_refused(tmp_path, capsys):
+    """Their captions say which object is left of which: mirrored features would contradict them."""
+    result = _in_process(["train", "--dataset", "synthetic", "--synthetic-sizes", "8", "4", "4", "--flip-probability", "0.5",
+                          "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run")], capsys)
+    assert _one_error_line(result) == "error: flip augmentation is for photos: the synthetic scenes' captions name left and right"
     assert not (tmp_path / "run").exists()

@@ -196,3 +196,22 @@ def test_open_cache_of_a_missing_split_and_bad_arguments(tmp_path, encoder):
         _extract([], encoder, tmp_path / "cache")
     with pytest.raises(ValueError, match="images passed as an array"):
         _extract([CaptionedImage("x", None, ("c",), "train")], encoder, tmp_path / "cache")
+
+
+def test_flipped_features_are_those_of_the_mirrored_images(tmp_path, encoder):
+    """Flip augmentation's cache: the features of each image mirrored left to right, stored as its own split.
+    The truth is independent of the flip option: the same encoder on JPEG-free mirrored copies of the pixels."""
+    rng = np.random.default_rng(2)
+    pixels = rng.integers(0, 256, size=(3, 64, 64, 3), dtype=np.uint8)
+    records = [CaptionedImage(f"s{i}", None, ("a caption",), "train") for i in range(3)]
+    flipped = _extract(records, encoder, tmp_path / "cache", images=pixels, flip=True)
+    mirrored = _extract(records, encoder, tmp_path / "truth", images=np.ascontiguousarray(pixels[:, :, ::-1]))
+    plain = _extract(records, encoder, tmp_path / "cache", images=pixels)
+    np.testing.assert_array_equal(np.asarray(flipped.features), np.asarray(mirrored.features))
+    assert not np.allclose(np.asarray(flipped.features), np.asarray(plain.features), atol=1e-2)
+    assert (tmp_path / "cache" / "train-flipped.npy").is_file() and (tmp_path / "cache" / "train.npy").is_file()
+    meta = json.loads((tmp_path / "cache" / "train-flipped.json").read_text())
+    assert meta["preprocessing"]["horizontal_flip"] is True
+    assert "horizontal_flip" not in json.loads((tmp_path / "cache" / "train.json").read_text())["preprocessing"]
+    with pytest.raises(CacheMismatchError, match="preprocessing"):
+        open_cache(tmp_path / "cache", "train-flipped", SPEC, image_ids=["s0", "s1", "s2"], crop=False)

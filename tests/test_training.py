@@ -1,6 +1,7 @@
 """Training: a run killed at any moment resumes to the same result; DDP replicas stay identical; what is logged."""
 
 import csv
+import dataclasses
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ import torch.multiprocessing as mp
 
 from sat_course import experiment
 from sat_course.checkpoint import load_checkpoint
-from sat_course.data import CaptionPairs, length_batches
+from sat_course.data import CaptionPairs, ModelInputs, length_batches
 from sat_course.datasets.synthetic import COLOURS, SHAPES
 from sat_course.encoders import EncoderSpec
 from sat_course.training import TrainConfig, _write_log, seed_everything, train
@@ -190,3 +191,39 @@ def test_log_csv_keeps_every_column_when_a_run_from_older_code_resumes(tmp_path)
     with open(tmp_path / "log.csv") as f:
         assert list(csv.DictReader(f)) == [{"epoch": "1", "train_loss": "-3.5", "train_nll_per_token": ""},
                                            {"epoch": "2", "train_loss": "-2.0", "train_nll_per_token": "2.7"}]
+
+
+def _small_synthetic(tmp_path: Path):
+    config = experiment.synthetic_config(synthetic_sizes=(48, 4, 4), encoder=EncoderSpec("mobilenet_v2", "last", None, 64),
+                                         cache_dir=str(tmp_path / "cache"))
+    train_records, val_records = experiment.load_records(config, "train"), experiment.load_records(config, "val")
+    vocab = experiment.build_vocabulary(config, train_records)
+    return (config, vocab, experiment.model_inputs(config, "train", train_records, progress=False), train_records,
+            experiment.model_inputs(config, "val", val_records, progress=False), val_records)
+
+
+@pytest.mark.parametrize("attention", ["soft", "hard"])
+def test_flip_augmentation_feeds_the_mirrored_inputs_and_leaves_the_other_draws_alone(tmp_path, attention):
+    """A mirrored copy equal to the inputs trains exactly as no augmentation (so the flip draws do not shift the
+    hard model's expected-context coin); a different copy changes the result, so it is used."""
+    config, vocab, train_inputs, train_records, val_inputs, val_records = _small_synthetic(tmp_path)
+    settings = TrainConfig(epochs=1, batch_size=16, checkpoint_every=1000, val_max_images=4)
+
+    def trained(inputs, run: str, **overrides) -> dict:
+        seed_everything(0)
+        model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, attention=attention)
+        train(model, vocab, inputs, train_records, val_inputs, val_records, dataclasses.replace(settings, **overrides),
+              tmp_path / run, device="cpu", progress=False)
+        return model.state_dict()
+
+    def with_copy(copy):
+        return ModelInputs(train_inputs.array, train_inputs.image_ids, "features", copy)
+
+    plain = trained(train_inputs, "plain")
+    same = trained(with_copy(np.array(train_inputs.array)), "same", flip_probability=0.5)
+    other = trained(with_copy(np.ones_like(train_inputs.array)), "other", flip_probability=0.5)
+    for name in plain:
+        torch.testing.assert_close(same[name], plain[name], rtol=0, atol=0, msg=name)
+    assert any(not torch.equal(other[name], plain[name]) for name in plain)
+    with pytest.raises(ValueError, match="flipped copy"):
+        trained(train_inputs, "refused", flip_probability=0.5)
