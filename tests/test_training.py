@@ -155,15 +155,20 @@ def test_a_trained_model_reads_the_image(tmp_path):
     assert accuracy["own"] > accuracy["other"] + 0.1, accuracy
 
 
-def test_logged_nll_per_token_is_the_teacher_forced_nll_of_the_training_captions(tmp_path):
-    """With a learning rate too small to move the weights and no dropout, the first epoch's logged
-    ``train_nll_per_token`` is the untrained model's teacher-forced cross-entropy over every training token."""
+def _small_synthetic(tmp_path: Path):
+    """Tiny synthetic splits encoded by an untrained MobileNetV2 at 64 px (a 2x2 grid; no weights needed)."""
     config = experiment.synthetic_config(synthetic_sizes=(48, 4, 4), encoder=EncoderSpec("mobilenet_v2", "last", None, 64),
                                          cache_dir=str(tmp_path / "cache"))
     train_records, val_records = experiment.load_records(config, "train"), experiment.load_records(config, "val")
     vocab = experiment.build_vocabulary(config, train_records)
-    train_inputs = experiment.model_inputs(config, "train", train_records, progress=False)
-    val_inputs = experiment.model_inputs(config, "val", val_records, progress=False)
+    return (config, vocab, experiment.model_inputs(config, "train", train_records, progress=False), train_records,
+            experiment.model_inputs(config, "val", val_records, progress=False), val_records)
+
+
+def test_logged_nll_per_token_is_the_teacher_forced_nll_of_the_training_captions(tmp_path):
+    """With a learning rate too small to move the weights and no dropout, the first epoch's logged
+    ``train_nll_per_token`` is the untrained model's teacher-forced cross-entropy over every training token."""
+    config, vocab, train_inputs, train_records, val_inputs, val_records = _small_synthetic(tmp_path)
     seed_everything(0)
     model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, dropout=0.0)
     pairs = CaptionPairs.from_records(train_records, vocab)
@@ -191,15 +196,6 @@ def test_log_csv_keeps_every_column_when_a_run_from_older_code_resumes(tmp_path)
     with open(tmp_path / "log.csv") as f:
         assert list(csv.DictReader(f)) == [{"epoch": "1", "train_loss": "-3.5", "train_nll_per_token": ""},
                                            {"epoch": "2", "train_loss": "-2.0", "train_nll_per_token": "2.7"}]
-
-
-def _small_synthetic(tmp_path: Path):
-    config = experiment.synthetic_config(synthetic_sizes=(48, 4, 4), encoder=EncoderSpec("mobilenet_v2", "last", None, 64),
-                                         cache_dir=str(tmp_path / "cache"))
-    train_records, val_records = experiment.load_records(config, "train"), experiment.load_records(config, "val")
-    vocab = experiment.build_vocabulary(config, train_records)
-    return (config, vocab, experiment.model_inputs(config, "train", train_records, progress=False), train_records,
-            experiment.model_inputs(config, "val", val_records, progress=False), val_records)
 
 
 @pytest.mark.parametrize("attention", ["soft", "hard"])
