@@ -13,12 +13,12 @@ BAD = [
     ("max_decode_steps", 0), ("checkpoint_every", 0), ("learning_rate", 0.0), ("max_minutes", -5.0), ("grad_clip", 0.0),
     ("doubly_stochastic", -1.0), ("reinforce_weight", -0.5), ("entropy_weight", -0.002), ("baseline_decay", 1.0),
     ("label_smoothing", 1.0), ("label_smoothing", -0.1), ("ema_decay", 1.0), ("expected_context_prob", 1.01),
-    ("expected_context_prob", -0.01), ("lr_decay", 0.0), ("lr_decay", 1.2),
+    ("expected_context_prob", -0.01), ("lr_decay", 0.0), ("lr_decay", 1.2), ("flip_probability", 1.5), ("flip_probability", -0.1),
 ]
 EDGES = [
     ("epochs", 1), ("val_max_images", None), ("learning_rate", 1e-9), ("doubly_stochastic", 0.0), ("baseline_decay", 0.0),
     ("label_smoothing", 0.0), ("ema_decay", 0.0), ("expected_context_prob", 0.0), ("expected_context_prob", 1.0),
-    ("lr_decay", 1.0), ("max_minutes", None), ("grad_clip", None),
+    ("lr_decay", 1.0), ("max_minutes", None), ("grad_clip", None), ("flip_probability", 0.0), ("flip_probability", 1.0),
 ]
 
 
