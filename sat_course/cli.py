@@ -144,6 +144,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         dropout=args.dropout, attention=args.attention, use_beta=not args.no_beta,
     )
     out = Path(args.out)
+    resumed = (out / "last.pt").exists()
     print(f"training {args.attention} attention on {config.dataset} ({len(train_records)} train / {len(val_records)} val images, "
           f"vocabulary {len(vocab)}, encoder {config.encoder.name}:{config.encoder.layer}@{config.encoder.input_size}, device {device}) -> {out}")
     state = train(model, vocab, train_inputs, train_records, val_inputs, val_records, train_config, out, device,
@@ -153,7 +154,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"best validation BLEU-4 (nltk, beam {train_config.val_beam_size}): {state.best_bleu4:.2f} at epoch {state.best_epoch}")
     table = evaluate_split(out / "best.pt", config, "val", args.beam_size, device=device, records=val_records, inputs=val_inputs, scorers=tuple(args.scorers))
     _print_table(table, out / "metrics_val.json", {"checkpoint": str(out / "best.pt"), "wall_seconds": round(time.perf_counter() - started, 1),
-                                                  "seed": train_config.seed, "best_epoch": state.best_epoch})
+                                                  "seed": train_config.seed, "best_epoch": state.best_epoch, "resumed": resumed})
     return 0
 
 

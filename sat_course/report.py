@@ -15,7 +15,7 @@ COLUMNS = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr"]
 def run_row(metrics_path: Path) -> str:
     """One table row: the coco-caption scores of a run, with its split, beam, seed and epochs; training minutes
     (epochs and their validation, from log.csv) and wall minutes (the whole train command: features, training and
-    the final scoring)."""
+    the final scoring; of the last command only, marked "resumed", when the run was continued from a checkpoint)."""
     data = json.loads(metrics_path.read_text())
     scores = data["scores"]["coco"]
     run = metrics_path.parent
@@ -26,6 +26,8 @@ def run_row(metrics_path: Path) -> str:
         epochs = str(len(rows))
         minutes = f"{sum(float(r['seconds']) + float(r.get('val_seconds') or 0) for r in rows) / 60:.0f}"
     wall = f"{data['wall_seconds'] / 60:.0f}" if "wall_seconds" in data else "-"
+    if data.get("resumed"):
+        wall += " (resumed)"
     cells = [f"{scores[m]:.1f}" if m in scores else "-" for m in COLUMNS]
     beam = f"{data['beam_size']} per word" if data.get("length_normalised") else str(data["beam_size"])
     return (f"| {run.name} | {data['split']} | {beam} | " + " | ".join(cells)

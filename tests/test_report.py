@@ -30,3 +30,11 @@ def test_a_length_normalised_evaluation_says_so_in_the_beam_column(tmp_path):
     scores = {"BLEU-4": 19.4, "METEOR": 19.1}
     (run / "metrics_val.json").write_text(json.dumps({"split": "val", "beam_size": 3, "length_normalised": True, "scores": {"coco": scores}}))
     assert table([run / "metrics_val.json"]).splitlines()[4].startswith("| flickr8k_hard_seed0 | val | 3 per word | - | - | - | 19.4 | 19.1 |")
+
+
+def test_the_wall_time_of_a_resumed_run_says_it_covers_the_last_command_only(tmp_path):
+    run = tmp_path / "flickr8k_hard_288_seed0"
+    run.mkdir()
+    (run / "metrics_val.json").write_text(json.dumps({"split": "val", "beam_size": 3, "scores": {"coco": {"BLEU-4": 20.2}},
+                                                      "wall_seconds": 1210.8, "resumed": True}))
+    assert table([run / "metrics_val.json"]).splitlines()[4].endswith("| - | -/- | - | 20 (resumed) |")

@@ -2,6 +2,7 @@
 
 import csv
 import dataclasses
+import json
 import os
 import signal
 import socket
@@ -68,6 +69,8 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, attention, optimizer, e
     assert bleu(clean) == bleu(killed)
     log_rows = (killed / "log.csv").read_text().strip().splitlines()
     assert len(log_rows) == 3, "the resumed run logs each epoch once"
+    resumed = lambda out: json.loads((out / "metrics_val.json").read_text())["resumed"]
+    assert (resumed(clean), resumed(killed)) == (False, True), "wall_seconds of a resumed run covers its last command only"
 
     other = "adam" if optimizer == "rmsprop" else "rmsprop"
     proc = _run(killed, ["--attention", attention, "--optimizer", other])
