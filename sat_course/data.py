@@ -50,14 +50,15 @@ class ModelInputs:
     def batch(self, rows: Sequence[int], flip: Sequence[bool] | None = None) -> Tensor:
         """The inputs of ``rows``; where ``flip`` is true, those of the mirrored image."""
         rows = np.asarray(rows)
-        order = np.argsort(rows)  # memory maps read fastest in file order
+        flip = np.zeros(len(rows), dtype=bool) if flip is None else np.asarray(flip, dtype=bool)
+        if flip.any() and self.flipped is None:
+            raise ValueError("these inputs have no flipped copy")
         data = np.empty((len(rows),) + self.array.shape[1:], dtype=self.array.dtype)
-        data[order] = self.array[rows[order]]
-        if flip is not None and np.any(flip):
-            if self.flipped is None:
-                raise ValueError("these inputs have no flipped copy")
-            mirrored = np.flatnonzero(flip)
-            data[mirrored] = self.flipped[rows[mirrored]]
+        for source, wanted in ((self.array, ~flip), (self.flipped, flip)):
+            picked = np.flatnonzero(wanted)
+            picked = picked[np.argsort(rows[picked])]  # memory maps read fastest in file order
+            if len(picked):
+                data[picked] = source[rows[picked]]
         if self.kind == "images":
             return images_to_tensor(data)
         return torch.from_numpy(data).float()
