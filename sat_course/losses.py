@@ -27,14 +27,21 @@ def reinforce_surrogate(
     baseline: float | Tensor,
     reinforce_weight: float = 1.0,
     entropy_weight: float = 0.002,
+    reward_per_word: bool = False,
 ) -> Tensor:
     """A per-caption loss whose gradient is minus the paper's eq. 12 estimate of dL_s/dW.
 
     ``dL_s/dW ≈ d log p(y|s,a)/dW + lambda_r (log p(y|s,a) - b) d log p(s|a)/dW + lambda_e dH[s]/dW``
     for one sampled sequence of locations ``s``, with the moving-average baseline ``b`` (one number, or one per caption).
+
+    ``reward_per_word`` (a departure from eq. 12, as the authors' code with its default ``RL_sumCost``): the reward
+    is ``log p(y|s,a)`` divided by the caption's number of tokens; ``b`` is then the per-word baseline times that
+    number (``MovingAverageBaseline(per_token=True)``), so the advantage is per word too.
     """
     log_p_sequence = (log_p_locations * mask).sum(dim=1)
     advantage = (log_likelihood - baseline).detach()
+    if reward_per_word:
+        advantage = advantage / mask.sum(dim=1)
     entropy = (entropies * mask).sum(dim=1)
     return -(log_likelihood + reinforce_weight * advantage * log_p_sequence + entropy_weight * entropy)
 

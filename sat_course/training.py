@@ -73,6 +73,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     lr_decay: float | None = None  # multiply the learning rate by this after every epoch
     baseline_per_token: bool = False  # hard attention: a baseline per word times the caption's length (losses.py)
+    reward_per_word: bool = False  # hard attention: REINFORCE rewards the log-likelihood per word, as the authors' code
     ema_decay: float | None = None  # validate and keep an exponential moving average of the weights (make_weight_average)
     flip_probability: float = 0.0  # each minibatch image is replaced by its mirror image with this probability
 
@@ -214,7 +215,7 @@ def batch_loss(
     if mode == "sample":
         per_caption = reinforce_surrogate(
             log_lik, out.log_p_locations.float(), out.entropies.float(), mask, baseline,
-            config.reinforce_weight, config.entropy_weight,
+            config.reinforce_weight, config.entropy_weight, config.reward_per_word,
         ) + (fit + log_lik)  # label smoothing, when on, replaces the likelihood term
     else:
         per_caption = fit
@@ -322,7 +323,7 @@ def train(
             _write_log(out_dir / "log.csv", state.history)
     wrapped = DistributedDataParallel(model) if world > 1 else model
     pairs = CaptionPairs.from_records(train_records, vocab)
-    baseline = MovingAverageBaseline(config.baseline_decay, state.baseline, per_token=config.baseline_per_token)
+    baseline = MovingAverageBaseline(config.baseline_decay, state.baseline, per_token=config.baseline_per_token or config.reward_per_word)
     use_amp = autocast_enabled(config, device)
 
     def checkpoint(path: Path, full: bool) -> None:

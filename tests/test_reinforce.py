@@ -38,7 +38,7 @@ def exact_objective(decoder, a, tokens):
     return (log_p_s.exp() * log_lik).sum(), (log_p_s.exp() * log_lik).sum().item()
 
 
-def reinforce_estimates(decoder, a, tokens, baseline, groups=40, per_group=500, seed=1):
+def reinforce_estimates(decoder, a, tokens, baseline, groups=40, per_group=500, seed=1, reward_per_word=False):
     """Group means of the single-sample estimator of dL_s/dW (minus the surrogate's gradient)."""
     generator = torch.Generator().manual_seed(seed)
     estimates = []
@@ -46,7 +46,7 @@ def reinforce_estimates(decoder, a, tokens, baseline, groups=40, per_group=500, 
         out = decoder(a.expand(per_group, -1, -1), tokens.expand(per_group, -1), context_mode="sample", generator=generator)
         mask = torch.ones(per_group, tokens.shape[1] - 1, dtype=torch.float64)
         log_lik = caption_log_likelihood(out.logits, tokens.expand(per_group, -1)[:, 1:], mask)
-        loss = reinforce_surrogate(log_lik, out.log_p_locations, out.entropies, mask, baseline, 1.0, 0.0).mean()
+        loss = reinforce_surrogate(log_lik, out.log_p_locations, out.entropies, mask, baseline, 1.0, 0.0, reward_per_word).mean()
         grads = torch.autograd.grad(loss, _params(decoder))
         estimates.append(-torch.cat([g.flatten() for g in grads]))
     return torch.stack(estimates)
@@ -71,6 +71,31 @@ def test_reinforce_is_unbiased_against_exact_enumeration(problem):
         assert exact.abs().max() > 1e-2
         assert z.max() < 4.5, f"baseline {baseline}: worst z-score {z.max():.2f}"
         assert torch.allclose(mean, exact, atol=5 * standard_error.max().item())
+
+
+def test_a_per_word_reward_is_unbiased_for_the_score_term_divided_by_the_length(problem):
+    """The authors' reward (``reward_per_word``): the estimator's mean is, by enumeration,
+    ``sum_s p(s) d log p(y|s,a)/dW + (1/n) sum_s log p(y|s,a) dp(s)/dW`` for a caption of n tokens,
+    with the per-word baseline times n (what the training loop passes) or none."""
+    decoder, a, tokens = problem
+    n = tokens.shape[1] - 1
+    sequences = torch.tensor(list(itertools.product(range(L), repeat=n)))
+    out = decoder(a.expand(len(sequences), -1, -1), tokens.expand(len(sequences), -1), context_mode="sample", locations=sequences)
+    log_lik = caption_log_likelihood(out.logits, tokens.expand(len(sequences), -1)[:, 1:], torch.ones(len(sequences), n, dtype=torch.float64))
+    p_s = out.log_p_locations.sum(1).exp()
+    expected_log_lik = float((p_s * log_lik).sum())
+    target = (p_s.detach() * log_lik).sum() + (p_s * log_lik.detach()).sum() / n
+    exact = torch.cat([g.flatten() for g in torch.autograd.grad(target, _params(decoder), retain_graph=True)])
+    paper = torch.cat([g.flatten() for g in torch.autograd.grad((p_s * log_lik).sum(), _params(decoder))])
+    per_word_baseline = MovingAverageBaseline(value=expected_log_lik / n, per_token=True)
+    for baseline in (0.0, float(per_word_baseline(torch.tensor([n]))[0])):
+        estimates = reinforce_estimates(decoder, a, tokens, baseline, groups=40, per_group=500, seed=6, reward_per_word=True)
+        standard_error = estimates.std(0) / len(estimates) ** 0.5
+        z = (estimates.mean(0) - exact).abs() / (standard_error + 1e-12)
+        assert z.max() < 4.5, f"baseline {baseline}: worst z-score {z.max():.2f}"
+        # the test tells the two rewards apart: with the baseline, the paper's gradient lies many standard errors away
+        separation = ((estimates.mean(0) - paper).abs() / (standard_error + 1e-12)).max()
+        assert separation > (10 if baseline else 4.5), f"baseline {baseline}: the paper's gradient is only {separation:.1f} s.e. away"
 
 
 def test_baseline_lowers_the_variance(problem):

@@ -226,3 +226,22 @@ def test_flip_augmentation_feeds_the_mirrored_inputs_and_leaves_the_other_draws_
     assert any(not torch.equal(other[name], plain[name]) for name in plain)
     with pytest.raises(ValueError, match="flipped copy"):
         trained(train_inputs, "refused", flip_probability=0.5)
+
+
+def test_a_per_word_reward_trains_against_a_per_word_baseline(tmp_path):
+    """``reward_per_word`` (the authors' reward) keeps its moving-average baseline per word: after an epoch it sits
+    near the per-token log-likelihood, where the paper's baseline sits near the whole caption's."""
+    config, vocab, train_inputs, train_records, val_inputs, val_records = _small_synthetic(tmp_path)
+    settings = TrainConfig(epochs=1, batch_size=16, checkpoint_every=1000, val_max_images=4, expected_context_prob=0.0)
+    baselines = {}
+    for name, per_word in (("paper", False), ("per word", True)):
+        seed_everything(0)
+        model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, attention="hard")
+        state = train(model, vocab, train_inputs, train_records, val_inputs, val_records,
+                      dataclasses.replace(settings, reward_per_word=per_word), tmp_path / name, device="cpu", progress=False)
+        baselines[name] = (state.baseline, state.history[0]["train_nll_per_token"])
+    (paper, nll), (per_word, nll_per_word) = baselines["paper"], baselines["per word"]
+    tokens_per_caption = np.mean([len(c.split()) + 1 for r in train_records for c in r.captions])
+    # the moving average starts at 0 and keeps 0.9 of itself per step: after 15 steps it has come 1 - 0.9**15 = 79% of the way
+    assert -nll_per_word < per_word < -0.6 * nll_per_word
+    assert -nll * tokens_per_caption < paper < -0.6 * nll * tokens_per_caption
