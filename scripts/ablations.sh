@@ -13,7 +13,8 @@
 #  8. the hard run on the 9x9 grid continued to the 50-minute budget (a rerun into the same folder resumes it, and its
 #     budget counts the epochs already run); hard attention on the 9x9 grid with flip augmentation; the soft run on the 9x9
 #     grid continued likewise (its budget of 64 minutes gives back the 14 minutes its sixth epoch lost sharing the cores);
-#  9. hard attention on the 9x9 grid with the objective of the authors' code (README, "Where we differ"), and with a second seed.
+#  9. hard attention on the 9x9 grid with the objective of the authors' code (README, "Where we differ"), and with a second
+#     seed; both also decoded with the beam ranked per word.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -49,3 +50,6 @@ done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention soft --input-size 288 --seed 0 --cpu-amp --max-minutes 64 --out runs/flickr8k_soft_288_seed0
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 0 --cpu-amp --max-minutes 50 --reward-per-word --reinforce-weight 6.4 --entropy-weight 0.128 --doubly-stochastic 0 --out runs/flickr8k_hard_288_authors_seed0
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --out runs/flickr8k_hard_288_seed1
+for run in flickr8k_hard_288_authors_seed0 flickr8k_hard_288_seed1; do
+  .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
+done
