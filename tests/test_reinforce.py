@@ -83,7 +83,7 @@ def test_a_per_word_reward_is_unbiased_for_the_score_term_divided_by_the_length(
     out = decoder(a.expand(len(sequences), -1, -1), tokens.expand(len(sequences), -1), context_mode="sample", locations=sequences)
     log_lik = caption_log_likelihood(out.logits, tokens.expand(len(sequences), -1)[:, 1:], torch.ones(len(sequences), n, dtype=torch.float64))
     p_s = out.log_p_locations.sum(1).exp()
-    expected_log_lik = float((p_s * log_lik).sum())
+    expected_log_lik = float((p_s * log_lik).sum().detach())
     target = (p_s.detach() * log_lik).sum() + (p_s * log_lik.detach()).sum() / n
     exact = torch.cat([g.flatten() for g in torch.autograd.grad(target, _params(decoder), retain_graph=True)])
     paper = torch.cat([g.flatten() for g in torch.autograd.grad((p_s * log_lik).sum(), _params(decoder))])
