@@ -241,7 +241,7 @@ def test_a_per_word_reward_trains_against_a_per_word_baseline(tmp_path):
                       dataclasses.replace(settings, reward_per_word=per_word), tmp_path / name, device="cpu", progress=False)
         baselines[name] = (state.baseline, state.history[0]["train_nll_per_token"])
     (paper, nll), (per_word, nll_per_word) = baselines["paper"], baselines["per word"]
-    tokens_per_caption = np.mean([len(c.split()) + 1 for r in train_records for c in r.captions])
+    tokens_per_caption = np.mean([len(t) - 1 for t in CaptionPairs.from_records(train_records, vocab).tokens])  # words and <end>
     # the moving average starts at 0 and keeps 0.9 of itself per step: after 15 steps it has come 1 - 0.9**15 = 79% of the way
     assert -nll_per_word < per_word < -0.6 * nll_per_word
     assert -nll * tokens_per_caption < paper < -0.6 * nll * tokens_per_caption
