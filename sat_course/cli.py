@@ -110,6 +110,18 @@ def _add_train_config_arguments(parser: argparse.ArgumentParser) -> None:
             group.add_argument(flag, type=kind, default=f.default, help=help_text)
 
 
+def _resample_count(text: str) -> int:
+    count = int(text)
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"the number of resamples must be 0 (no intervals) or more, got {count}")
+    return count
+
+
+def _add_bootstrap_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bootstrap", type=_resample_count, default=1000, metavar="RESAMPLES",
+                        help="95%% intervals of the coco BLEU-1..4 and CIDEr from this many resamples of the images; 0: none (default: %(default)s)")
+
+
 def _print_table(table, out_json: Path | None, extra: dict) -> None:
     print(table.to_markdown())
     if out_json:
@@ -153,7 +165,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if torch.distributed.is_initialized() and torch.distributed.get_rank() != 0:
         return 0
     print(f"best validation BLEU-4 (nltk, beam {train_config.val_beam_size}): {state.best_bleu4:.2f} at epoch {state.best_epoch}")
-    table = evaluate_split(out / "best.pt", config, "val", args.beam_size, device=device, records=val_records, inputs=val_inputs, scorers=tuple(args.scorers))
+    table = evaluate_split(out / "best.pt", config, "val", args.beam_size, device=device, records=val_records, inputs=val_inputs, scorers=tuple(args.scorers),
+                          resamples=args.bootstrap)
     _print_table(table, out / "metrics_val.json", {"checkpoint": str(out / "best.pt"), "wall_seconds": round(time.perf_counter() - started, 1),
                                                   "seed": train_config.seed, "best_epoch": state.best_epoch, "resumed": resumed})
     return 0
@@ -163,7 +176,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_split
 
     table = evaluate_split(Path(args.checkpoint), None, args.split, args.beam_size, root=args.root, device=args.device, limit=args.limit,
-                           workers=args.workers, scorers=tuple(args.scorers), length_normalise=args.length_normalise)
+                           workers=args.workers, scorers=tuple(args.scorers), length_normalise=args.length_normalise,
+                           resamples=args.bootstrap)
     _print_table(table, Path(args.json) if args.json else None, {"checkpoint": args.checkpoint})
     return 0
 
@@ -215,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_config_arguments(p)
     p.add_argument("--beam-size", type=int, default=3, help="beam size of the final evaluation (default: %(default)s)")
     p.add_argument("--scorers", nargs="+", choices=["nltk", "coco"], default=["nltk", "coco"], help="scorers of the final evaluation (default: both)")
+    _add_bootstrap_argument(p)
     p.add_argument("--out", required=True, help="output folder: checkpoints, log.csv, metrics_val.json (a rerun resumes)")
     p.set_defaults(run=cmd_train)
 
@@ -228,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="score only the first N images")
     p.add_argument("--json", help="also write the table as JSON here")
     p.add_argument("--scorers", nargs="+", choices=["nltk", "coco"], default=["nltk", "coco"], help="(default: both)")
+    _add_bootstrap_argument(p)
     p.add_argument("--device", help="cpu, cuda ... (default: cuda when present)")
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers for feature extraction")
     p.set_defaults(run=cmd_evaluate)

@@ -30,12 +30,14 @@ def evaluate_split(
     workers: int = 2,
     scorers: tuple[str, ...] = ("nltk", "coco"),
     length_normalise: bool = False,
+    resamples: int = 0,
 ) -> MetricsTable:
     """Decode every image of ``split`` once and score it against all of its references.
 
     The data settings default to those the model was trained with; ``root`` points them at another
     folder of the same layout (the held-out Flickr8k test split, for instance). ``length_normalise`` ranks
-    the beam's finished captions by log-probability per word instead of in total.
+    the beam's finished captions by log-probability per word instead of in total. ``resamples`` > 0 adds
+    bootstrap intervals over the images to the coco-caption scores (``sat_course.bootstrap``).
     """
     device = pick_device(str(device) if device else None)
     model, vocab, state = load_model(checkpoint, device)
@@ -52,7 +54,7 @@ def evaluate_split(
     captions = generate(model, inputs, beam_size=beam_size, device=device, progress=True, length_normalise=length_normalise)
     hypotheses = {r.image_id: vocab.decode(c.tokens) for r, c in zip(records, captions)}
     references = {r.image_id: list(r.captions) for r in records}
-    table = score_captions(references, hypotheses, split, beam_size, scorers)
+    table = score_captions(references, hypotheses, split, beam_size, scorers, resamples=resamples)
     return replace(table, length_normalised=length_normalise and beam_size > 1)  # beam 1 is greedy: nothing to rank
 
 

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .bootstrap import bleu_counts, brevity_penalty, intervals, length_ratio
 from .text import tokenize
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,8 @@ def nltk_bleu(references: Sequence[Sequence[str]], hypotheses: Sequence[str]) ->
     return {f"BLEU-{n}": 100.0 * s for n, s in enumerate(scores, start=1)}
 
 
-def coco_scores(references: Sequence[Sequence[str]], hypotheses: Sequence[str], spice: bool = False) -> dict[str, float]:
-    """BLEU-1..4, METEOR, ROUGE-L, CIDEr (0-100) with pycocoevalcap on PTB-tokenised text."""
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.meteor.meteor import Meteor
-    from pycocoevalcap.rouge.rouge import Rouge
+def ptb_tokenise(references: Sequence[Sequence[str]], hypotheses: Sequence[str]) -> tuple[dict, dict]:
+    """References and hypotheses PTB-tokenised by coco-caption, keyed by position, as its scorers take them."""
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
     if len(references) != len(hypotheses):
@@ -53,12 +50,23 @@ def coco_scores(references: Sequence[Sequence[str]], hypotheses: Sequence[str], 
     tokenizer = PTBTokenizer()
     gts = tokenizer.tokenize({i: [{"caption": r} for r in rs] for i, rs in enumerate(references)})
     res = tokenizer.tokenize({i: [{"caption": h if h.strip() else "."}] for i, h in enumerate(hypotheses)})
+    return gts, res
+
+
+def coco_scores_tokenised(gts: dict, res: dict, spice: bool = False) -> tuple[dict[str, float], list[float]]:
+    """BLEU-1..4, METEOR, ROUGE-L, CIDEr (0-100) of PTB-tokenised captions, and CIDEr per image (0-10)."""
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.meteor.meteor import Meteor
+    from pycocoevalcap.rouge.rouge import Rouge
+
     out: dict[str, float] = {}
     bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
     out.update({f"BLEU-{n}": 100.0 * s for n, s in enumerate(bleu, start=1)})
     out["METEOR"] = 100.0 * Meteor().compute_score(gts, res)[0]
     out["ROUGE-L"] = 100.0 * Rouge().compute_score(gts, res)[0]
-    out["CIDEr"] = 100.0 * Cider().compute_score(gts, res)[0]
+    cider, cider_per_image = Cider().compute_score(gts, res)
+    out["CIDEr"] = 100.0 * cider
     if spice:
         try:
             from pycocoevalcap.spice.spice import Spice
@@ -66,7 +74,12 @@ def coco_scores(references: Sequence[Sequence[str]], hypotheses: Sequence[str], 
             out["SPICE"] = 100.0 * Spice().compute_score(gts, res)[0]
         except Exception as error:  # SPICE fetches Stanford CoreNLP on first use: offline it cannot run
             log.warning("SPICE skipped: it could not run here (%s)", str(error).splitlines()[0] if str(error) else type(error).__name__)
-    return out
+    return out, [float(c) for c in cider_per_image]
+
+
+def coco_scores(references: Sequence[Sequence[str]], hypotheses: Sequence[str], spice: bool = False) -> dict[str, float]:
+    """BLEU-1..4, METEOR, ROUGE-L, CIDEr (0-100) with pycocoevalcap on PTB-tokenised text."""
+    return coco_scores_tokenised(*ptb_tokenise(references, hypotheses), spice=spice)[0]
 
 
 @dataclass
@@ -78,10 +91,20 @@ class MetricsTable:
     num_images: int
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # scorer -> metric -> value
     length_normalised: bool = False  # the beam ranked finished captions by log-probability per word
+    length_ratio: float | None = None  # coco-caption: hypothesis tokens over closest-reference tokens
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # coco metric -> bootstrap interval
+    resamples: int = 0  # bootstrap resamples behind ``intervals``
+    level: float = 0.95  # their coverage
 
     def to_dict(self) -> dict:
-        return {"split": self.split, "beam_size": self.beam_size, "length_normalised": self.length_normalised,
-                "num_images": self.num_images, "scale": "0-100", "scores": self.scores}
+        out = {"split": self.split, "beam_size": self.beam_size, "length_normalised": self.length_normalised,
+               "num_images": self.num_images, "scale": "0-100", "scores": self.scores}
+        if self.length_ratio is not None:
+            out["length_ratio"] = {"coco": self.length_ratio, "brevity_penalty": brevity_penalty(self.length_ratio)}
+        if self.intervals:
+            out["intervals"] = {"scorer": "coco", "method": "percentile bootstrap over images", "level": self.level,
+                                "resamples": self.resamples, "metrics": {m: list(v) for m, v in self.intervals.items()}}
+        return out
 
     def to_markdown(self) -> str:
         metrics = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "SPICE"]
@@ -93,6 +116,12 @@ class MetricsTable:
         ]
         for scorer, s in self.scores.items():
             lines.append(f"| {scorer} | " + " | ".join(f"{s[m]:.1f}" if m in s else "-" for m in present) + " |")
+        if self.length_ratio is not None:
+            lines.append(f"coco length ratio (hypotheses / closest references) {self.length_ratio:.3f}: "
+                         f"BLEU brevity penalty {brevity_penalty(self.length_ratio):.3f}")
+        if self.intervals:
+            spans = ", ".join(f"{m} {low:.1f}-{high:.1f}" for m, (low, high) in self.intervals.items())
+            lines.append(f"coco {self.level:.0%} bootstrap intervals over the {self.num_images} images ({self.resamples} resamples): {spans}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -106,8 +135,14 @@ def score_captions(
     beam_size: int,
     scorers: Sequence[str] = ("nltk", "coco"),
     spice: bool = False,
+    resamples: int = 0,
 ) -> MetricsTable:
-    """The whole table in one call: one hypothesis per image against all of that image's references."""
+    """The whole table in one call: one hypothesis per image against all of that image's references.
+
+    With coco-caption, the table also gives the length ratio behind BLEU's brevity penalty and, when ``resamples``
+    is positive, bootstrap intervals of BLEU-1..4 and CIDEr over the images (``sat_course.bootstrap``)."""
+    if resamples < 0:
+        raise ValueError(f"resamples must be 0 (no intervals) or more, got {resamples}")
     if isinstance(references, Mapping):
         if not isinstance(hypotheses, Mapping) or set(references) != set(hypotheses):
             raise ValueError("references and hypotheses must cover the same image ids")
@@ -120,7 +155,12 @@ def score_captions(
         if scorer == "nltk":
             table.scores["nltk"] = nltk_bleu(refs, hyps)
         elif scorer == "coco":
-            table.scores["coco"] = coco_scores(refs, hyps, spice=spice)
+            gts, res = ptb_tokenise(refs, hyps)
+            table.scores["coco"], cider_per_image = coco_scores_tokenised(gts, res, spice=spice)
+            counts = bleu_counts(gts, res)
+            table.length_ratio = length_ratio(counts)
+            if resamples:
+                table.intervals, table.resamples = intervals(counts, cider_per_image, resamples), resamples
         else:
             raise ValueError(f"unknown scorer {scorer!r}: use 'nltk' or 'coco'")
     return table
