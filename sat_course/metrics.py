@@ -3,6 +3,8 @@
 - ``nltk``: BLEU-1..4 with ``nltk.translate.bleu_score.corpus_bleu`` on the course's tokenisation.
 - ``coco``: the field's coco-caption scorers (pycocoevalcap) on PTB-tokenised text: BLEU-1..4, METEOR,
   ROUGE-L, CIDEr. SPICE needs a Stanford CoreNLP download and is skipped with a message when it cannot run.
+  Its tables also give the length ratio behind BLEU's brevity penalty and, on request, bootstrap intervals over the
+  images (``sat_course.bootstrap``).
 """
 
 from __future__ import annotations
