@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_N = 4
+LEVEL = 0.95  # coverage of the intervals
 # pycocoevalcap's guards against empty counts (bleu_scorer.py): kept so that a full-sample score equals its own
 SMALL, TINY = 1e-9, 1e-15
 
@@ -70,9 +71,7 @@ def corpus_bleu(counts: BleuCounts, weights: np.ndarray | None = None) -> np.nda
     hyp_len, ref_len = w @ counts.hypothesis_length, w @ counts.reference_length
     log_precision = np.log(correct + TINY) - np.log(guess + SMALL)
     bleu = np.exp(np.cumsum(log_precision, axis=1) / np.arange(1, MAX_N + 1))
-    ratio = (hyp_len + TINY) / (ref_len + SMALL)
-    penalty = np.where(ratio < 1, np.exp(1 - 1 / np.minimum(ratio, 1)), 1.0)
-    scores = 100.0 * bleu * penalty[:, None]
+    scores = 100.0 * bleu * _penalty((hyp_len + TINY) / (ref_len + SMALL))[:, None]
     return scores[0] if weights is None else scores
 
 
@@ -81,11 +80,15 @@ def length_ratio(counts: BleuCounts) -> float:
     return float(counts.hypothesis_length.sum() / counts.reference_length.sum())
 
 
+def _penalty(ratio: np.ndarray) -> np.ndarray:
+    return np.where(ratio < 1, np.exp(1 - 1 / np.minimum(ratio, 1)), 1.0)
+
+
 def brevity_penalty(ratio: float) -> float:
     """BLEU's brevity penalty for a length ratio c/r: exp(1 - r/c) below 1, else 1."""
     if ratio <= 0:
         raise ValueError(f"length ratio must be positive, got {ratio}")
-    return float(np.exp(1 - 1 / ratio)) if ratio < 1 else 1.0
+    return float(_penalty(np.asarray(ratio)))
 
 
 def resample_weights(images: int, resamples: int, seed: int = 0) -> np.ndarray:
@@ -96,7 +99,7 @@ def resample_weights(images: int, resamples: int, seed: int = 0) -> np.ndarray:
     return rng.multinomial(images, np.full(images, 1.0 / images), size=resamples).astype(np.float64)
 
 
-def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     """The central ``level`` interval of bootstrap samples (the percentile method)."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
@@ -105,7 +108,7 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
 
 
 def intervals(counts: BleuCounts, cider_per_image: Sequence[float] | None = None, resamples: int = 1000,
-              level: float = 0.95, seed: int = 0) -> dict[str, tuple[float, float]]:
+              level: float = LEVEL, seed: int = 0) -> dict[str, tuple[float, float]]:
     """Bootstrap intervals (0-100) of coco-caption's BLEU-1..4 and, given its per-image scores (0-10 each, as
     pycocoevalcap returns them), CIDEr, all from the same resamples of the images."""
     weights = resample_weights(len(counts), resamples, seed)

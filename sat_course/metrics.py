@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .bootstrap import bleu_counts, brevity_penalty, intervals, length_ratio
+from .bootstrap import LEVEL, bleu_counts, brevity_penalty, intervals, length_ratio
 from .text import tokenize
 
 log = logging.getLogger(__name__)
@@ -95,8 +95,7 @@ class MetricsTable:
     length_normalised: bool = False  # the beam ranked finished captions by log-probability per word
     length_ratio: float | None = None  # coco-caption: hypothesis tokens over closest-reference tokens
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # coco metric -> bootstrap interval
-    resamples: int = 0  # bootstrap resamples behind ``intervals``
-    level: float = 0.95  # their coverage
+    resamples: int = 0  # bootstrap resamples behind ``intervals`` (each of coverage ``bootstrap.LEVEL``)
 
     def to_dict(self) -> dict:
         out = {"split": self.split, "beam_size": self.beam_size, "length_normalised": self.length_normalised,
@@ -104,7 +103,7 @@ class MetricsTable:
         if self.length_ratio is not None:
             out["length_ratio"] = {"coco": self.length_ratio, "brevity_penalty": brevity_penalty(self.length_ratio)}
         if self.intervals:
-            out["intervals"] = {"scorer": "coco", "method": "percentile bootstrap over images", "level": self.level,
+            out["intervals"] = {"scorer": "coco", "method": "percentile bootstrap over images", "level": LEVEL,
                                 "resamples": self.resamples, "metrics": {m: list(v) for m, v in self.intervals.items()}}
         return out
 
@@ -123,7 +122,7 @@ class MetricsTable:
                          f"BLEU brevity penalty {brevity_penalty(self.length_ratio):.3f}")
         if self.intervals:
             spans = ", ".join(f"{m} {low:.1f}-{high:.1f}" for m, (low, high) in self.intervals.items())
-            lines.append(f"coco {self.level:.0%} bootstrap intervals over the {self.num_images} images ({self.resamples} resamples): {spans}")
+            lines.append(f"coco {LEVEL:.0%} bootstrap intervals over the {self.num_images} images ({self.resamples} resamples): {spans}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
