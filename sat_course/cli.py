@@ -122,11 +122,14 @@ def _add_bootstrap_argument(parser: argparse.ArgumentParser) -> None:
                         help="95%% intervals of the coco BLEU-1..4 and CIDEr from this many resamples of the images; 0: none (default: %(default)s)")
 
 
-def _print_table(table, out_json: Path | None, extra: dict) -> None:
+def _print_table(table, out_json: Path | None, extra: dict, device: torch.device) -> None:
+    """Print the metrics table; write it to ``out_json`` with ``extra`` and the machine that produced it."""
+    from .benchmark import machine_info
+
     print(table.to_markdown())
     if out_json:
         out_json.parent.mkdir(parents=True, exist_ok=True)
-        out_json.write_text(json.dumps({**table.to_dict(), **extra}, indent=2))
+        out_json.write_text(json.dumps({**table.to_dict(), **extra, "machine": dict(machine_info(device))}, indent=2))
         print(f"metrics written to {out_json}")
 
 
@@ -168,17 +171,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     table = evaluate_split(out / "best.pt", config, "val", args.beam_size, device=device, records=val_records, inputs=val_inputs, scorers=tuple(args.scorers),
                           resamples=args.bootstrap)
     _print_table(table, out / "metrics_val.json", {"checkpoint": str(out / "best.pt"), "wall_seconds": round(time.perf_counter() - started, 1),
-                                                  "seed": train_config.seed, "best_epoch": state.best_epoch, "resumed": resumed})
+                                                  "seed": train_config.seed, "best_epoch": state.best_epoch, "resumed": resumed}, device)
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_split
+    from .training import pick_device
 
-    table = evaluate_split(Path(args.checkpoint), None, args.split, args.beam_size, root=args.root, device=args.device, limit=args.limit,
+    device = pick_device(args.device)
+    table = evaluate_split(Path(args.checkpoint), None, args.split, args.beam_size, root=args.root, device=device, limit=args.limit,
                            workers=args.workers, scorers=tuple(args.scorers), length_normalise=args.length_normalise,
                            resamples=args.bootstrap)
-    _print_table(table, Path(args.json) if args.json else None, {"checkpoint": args.checkpoint})
+    _print_table(table, Path(args.json) if args.json else None, {"checkpoint": args.checkpoint}, device)
     return 0
 
 

@@ -28,6 +28,7 @@ def test_evaluate_writes_the_table_with_the_beam_ranking(tmp_path, capsys):
         data = json.loads(out.read_text())
         assert (data["split"], data["beam_size"], data["num_images"], data["length_normalised"]) == ("val", 3, 8, ranked)
         assert 0.0 <= data["scores"]["nltk"]["BLEU-4"] <= 100.0
+        assert data["machine"]["device"] == "cpu" and "logical cores" in data["machine"]["CPU"], "scores say which machine made them"
         assert ("beam=3 ranked per word" in capsys.readouterr().out) == ranked
 
 

@@ -71,6 +71,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, attention, optimizer, e
     assert len(log_rows) == 3, "the resumed run logs each epoch once"
     resumed = lambda out: json.loads((out / "metrics_val.json").read_text())["resumed"]
     assert (resumed(clean), resumed(killed)) == (False, True), "wall_seconds of a resumed run covers its last command only"
+    assert "torch" in json.loads((clean / "metrics_val.json").read_text())["machine"], "wall_seconds says on which machine"
 
     other = "adam" if optimizer == "rmsprop" else "rmsprop"
     proc = _run(killed, ["--attention", attention, "--optimizer", other])
