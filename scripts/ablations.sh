@@ -22,7 +22,9 @@
 #     intervals over the dev images for the runs of part 9 and 10;
 # 11. hard attention on the 9x9 grid at twice the authors' learning rate, and the hard seed 1 again with the patience of
 #     the hard command (10; it gives the weights of part 9's seed-1 run, so it is not decoded again); the third hard seed
-#     and the learning-rate run decoded with the beam ranked per word.
+#     and the learning-rate run decoded with the beam ranked per word;
+# 12. hard attention on the 9x9 grid with the expected context in three minibatches of four instead of the paper's
+#     one of two (`--expected-context-prob 0.75`), seeds 0 and 1, also decoded with the beam ranked per word.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -73,4 +75,8 @@ done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --out runs/flickr8k_hard_288_p10_seed1
 for run in flickr8k_hard_288_seed2 flickr8k_hard_288_lr4e-4_seed0; do
   .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
+done
+for seed in 0 1; do
+  .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed $seed --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 --out runs/flickr8k_hard_288_ecp075_seed$seed
+  .venv/bin/python -m sat_course evaluate runs/flickr8k_hard_288_ecp075_seed$seed/best.pt --split val --beam-size 3 --length-normalise --json runs/flickr8k_hard_288_ecp075_seed$seed/metrics_val_perword.json
 done
