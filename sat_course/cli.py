@@ -122,14 +122,11 @@ def _add_bootstrap_argument(parser: argparse.ArgumentParser) -> None:
                         help="95%% intervals of the coco BLEU-1..4 and CIDEr from this many resamples of the images; 0: none (default: %(default)s)")
 
 
-def _print_table(table, out_json: Path | None, extra: dict, device: torch.device) -> None:
-    """Print the metrics table; write it to ``out_json`` with ``extra`` and the machine that produced it."""
-    from .benchmark import machine_info
-
+def _print_table(table, out_json: Path | None, extra: dict) -> None:
     print(table.to_markdown())
     if out_json:
         out_json.parent.mkdir(parents=True, exist_ok=True)
-        out_json.write_text(json.dumps({**table.to_dict(), **extra, "machine": dict(machine_info(device))}, indent=2))
+        out_json.write_text(json.dumps({**table.to_dict(), **extra}, indent=2))
         print(f"metrics written to {out_json}")
 
 
@@ -143,12 +140,14 @@ def cmd_features(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .benchmark import machine_info
     from .evaluation import evaluate_split
     from .training import pick_device, seed_everything, train
 
     config = data_config_from_args(args)
     train_config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
     device = pick_device(args.device)
+    machine = dict(machine_info(device))  # before the run, so its load average is the one the run started under
     started = time.perf_counter()
     train_records, val_records = experiment.load_records(config, "train"), experiment.load_records(config, "val")
     vocab = experiment.build_vocabulary(config, train_records)
@@ -171,19 +170,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     table = evaluate_split(out / "best.pt", config, "val", args.beam_size, device=device, records=val_records, inputs=val_inputs, scorers=tuple(args.scorers),
                           resamples=args.bootstrap)
     _print_table(table, out / "metrics_val.json", {"checkpoint": str(out / "best.pt"), "wall_seconds": round(time.perf_counter() - started, 1),
-                                                  "seed": train_config.seed, "best_epoch": state.best_epoch, "resumed": resumed}, device)
+                                                  "seed": train_config.seed, "best_epoch": state.best_epoch, "resumed": resumed, "machine": machine})
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .benchmark import machine_info
     from .evaluation import evaluate_split
     from .training import pick_device
 
     device = pick_device(args.device)
+    machine = dict(machine_info(device))
     table = evaluate_split(Path(args.checkpoint), None, args.split, args.beam_size, root=args.root, device=device, limit=args.limit,
                            workers=args.workers, scorers=tuple(args.scorers), length_normalise=args.length_normalise,
                            resamples=args.bootstrap)
-    _print_table(table, Path(args.json) if args.json else None, {"checkpoint": args.checkpoint}, device)
+    _print_table(table, Path(args.json) if args.json else None, {"checkpoint": args.checkpoint, "machine": machine})
     return 0
 
 
