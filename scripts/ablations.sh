@@ -28,6 +28,8 @@
 # 13. hard attention with the expected context in nine minibatches of ten, seed 1. (The README's `_epyc` row is part
 #     12's seed-1 command run on the AMD EPYC: on one kind of CPU it gives the weights of part 12's run, so it is not
 #     trained again here.)
+# 14. the weight of the doubly stochastic term at the setting of part 12's seed 1 (lambda 2 and 0.5 against the paper's
+#     1), both also decoded with the beam ranked per word.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -86,3 +88,8 @@ for seed in 0 1; do
   .venv/bin/python -m sat_course evaluate runs/flickr8k_hard_288_ecp075_seed$seed/best.pt --split val --beam-size 3 --length-normalise --json runs/flickr8k_hard_288_ecp075_seed$seed/metrics_val_perword.json
 done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.9 --out runs/flickr8k_hard_288_ecp09_seed1
+for lam in 2 0.5; do
+  run=flickr8k_hard_288_ecp075_ds${lam/./}_seed1
+  .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 --doubly-stochastic $lam --out runs/$run
+  .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
+done
