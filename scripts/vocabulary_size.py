@@ -41,7 +41,7 @@ def main() -> None:
     timings: dict[int, list[float]] = {m: [] for m in args.min_count}
     for _ in range(args.repeats):
         for m, vocab in vocabularies.items():
-            sizes = Sizes(vocab_size=len(vocab), locations=81)
+            sizes = Sizes(vocab_size=len(vocab), locations=config.encoder.grid ** 2)
             timings[m].append(bench_train(sizes, attention="hard", steps=args.steps, cpu_amp=True).ms_per_step)
 
     print("| --min-count | words kept | dev reference words outside | hard training step, ms (each timing) |")

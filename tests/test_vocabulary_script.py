@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from scripts import vocabulary_size
+from test_flickr8k import _make_flickr8k
 
 # Training words: "a" x5, "dog" x5, "runs" x2, "red" x1, "ball" x1 -> min count 2 keeps 3 words, min count 1 keeps 5.
 TRAIN = {"1_train.jpg": ["A dog runs .", "A dog runs", "A dog", "A dog", "A dog red ball"]}
@@ -17,23 +16,10 @@ TRAIN = {"1_train.jpg": ["A dog runs .", "A dog runs", "A dog", "A dog", "A dog 
 DEV = {"2_dev.jpg": ["A cat", "A dog", "A dog runs", "A dog", "ball"]}
 
 
-def _write_flickr8k(root: Path) -> None:
-    images, text = root / "Flicker8k_Dataset", root / "Flickr8k_text"
-    images.mkdir(parents=True)
-    text.mkdir()
-    lines = []
-    for name, captions in {**TRAIN, **DEV}.items():
-        Image.new("RGB", (8, 6), (90, 30, 30)).save(images / name, format="JPEG")
-        lines += [f"{name}#{i}\t{caption}" for i, caption in enumerate(captions)]
-    (text / "Flickr8k.token.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (text / "Flickr_8k.trainImages.txt").write_text("".join(f"{n}\n" for n in TRAIN), encoding="utf-8")
-    (text / "Flickr_8k.devImages.txt").write_text("".join(f"{n}\n" for n in DEV), encoding="utf-8")
-
-
 @pytest.mark.slow
 def test_counts_words_kept_and_dev_words_outside(tmp_path, monkeypatch, capsys):
-    _write_flickr8k(tmp_path)
-    argv = ["vocabulary_size.py", "--root", str(tmp_path), "--min-count", "2", "1", "--steps", "1", "--repeats", "1"]
+    _make_flickr8k(tmp_path / "flickr8k", {**TRAIN, **DEV}, {"train": list(TRAIN), "val": list(DEV)})
+    argv = ["vocabulary_size.py", "--root", str(tmp_path / "flickr8k"), "--min-count", "2", "1", "--steps", "1", "--repeats", "1"]
     monkeypatch.setattr(sys, "argv", argv)
     vocabulary_size.main()
     rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines()[2:]]
