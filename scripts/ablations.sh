@@ -34,6 +34,7 @@
 #     ranked per word.
 # 16. every training word in the vocabulary (--min-count 1, the paper's 10,000-word cap on Flickr8k) at the setting of
 #     part 12's seed 1, also decoded with the beam ranked per word.
+# 17. the beta gate on Flickr8k: part 10's soft seed-1 command without it (--no-beta).
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -98,3 +99,4 @@ for variant in "ds2:--doubly-stochastic 2" "ds05:--doubly-stochastic 0.5" "do03:
   .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 ${variant#*:} --out runs/$run
   .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
 done
+.venv/bin/python -m sat_course train --dataset flickr8k --attention soft --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --no-beta --out runs/flickr8k_soft_288_nobeta_seed1
