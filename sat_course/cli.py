@@ -70,6 +70,8 @@ def _add_data_arguments(parser: argparse.ArgumentParser, with_encoder: bool = Tr
         group.add_argument("--layer", help="encoder layer: " + "; ".join(f"{n}: {', '.join(l)}" for n, l in ENCODER_LAYERS.items()))
         group.add_argument("--weights", default="default", help="torchvision weights name, 'default' (ImageNet) or 'none'")
         group.add_argument("--input-size", type=int, help="image side after resize and centre crop (default: 224; synthetic scenes: 128, small_cnn: 64)")
+        group.add_argument("--whole-image", action="store_true",
+                           help="departure from the paper: resize the whole photo to a square of --input-size instead of resizing its short side and cropping the centre")
         group.add_argument("--feature-dtype", choices=["float16", "float32"], default="float16", help="dtype of the feature cache")
         group.add_argument("--cache-dir", help="where feature caches go (default: data/cache/features)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when present)")
@@ -88,7 +90,7 @@ def data_config_from_args(args: argparse.Namespace) -> experiment.DataConfig:
         spec = EncoderSpec(args.encoder, layer, weights, size)
     return experiment.DataConfig(
         dataset=args.dataset, root=args.root, karpathy_json=args.karpathy_json, encoder=spec,
-        feature_dtype=args.feature_dtype, cache_dir=args.cache_dir, min_count=1 if synthetic and args.min_count == 5 else args.min_count,
+        feature_dtype=args.feature_dtype, cache_dir=args.cache_dir, whole_image=args.whole_image, min_count=1 if synthetic and args.min_count == 5 else args.min_count,
         max_length=args.max_length, limit=args.limit, synthetic_sizes=tuple(args.synthetic_sizes), seed=args.data_seed,
     )
 

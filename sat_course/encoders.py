@@ -66,15 +66,22 @@ class EncoderSpec:
         return asdict(self)
 
 
-def preprocessing(input_size: int = 224, crop: bool = True, flip: bool = False) -> transforms.Compose:
-    """As the paper: resize the short side (256 for 224), centre crop, ImageNet normalisation.
+def resize_and_crop(input_size: int = 224, crop: bool = True) -> transforms.Compose:
+    """The picture the encoder sees, as a PIL image: as the paper, the short side resized (256 for 224) and
+    the centre cropped; ``crop=False`` resizes the whole image to a square of ``input_size`` instead."""
+    if crop:
+        return transforms.Compose([transforms.Resize(round(input_size * 256 / 224)), transforms.CenterCrop(input_size)])
+    return transforms.Compose([transforms.Resize((input_size, input_size))])
 
-    ``crop=False`` resizes the whole image to ``input_size`` instead (the synthetic scenes, whose objects
-    may touch the border). ``flip=True`` mirrors every image left to right (the features of flip augmentation).
+
+def preprocessing(input_size: int = 224, crop: bool = True, flip: bool = False) -> transforms.Compose:
+    """:func:`resize_and_crop`, then ImageNet normalisation.
+
+    ``crop=False``: the synthetic scenes, whose objects may touch the border, and photos with ``--whole-image``.
+    ``flip=True`` mirrors every image left to right (the features of flip augmentation).
     """
-    resize = [transforms.Resize(round(input_size * 256 / 224)), transforms.CenterCrop(input_size)] if crop else [transforms.Resize((input_size, input_size))]
     mirror = [transforms.RandomHorizontalFlip(p=1.0)] if flip else []
-    return transforms.Compose([*resize, *mirror, transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    return transforms.Compose([resize_and_crop(input_size, crop), *mirror, transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
 
 def preprocessing_description(input_size: int, crop: bool = True, flip: bool = False) -> dict:

@@ -11,7 +11,7 @@ from PIL import Image
 from . import experiment
 from .checkpoint import load_model
 from .data import ModelInputs
-from .encoders import build_encoder, preprocessing
+from .encoders import build_encoder, preprocessing, resize_and_crop
 from .metrics import MetricsTable, score_captions
 from .records import CaptionedImage
 from .training import generate, pick_device
@@ -68,7 +68,8 @@ def caption_files(checkpoint: Path, images: list[Path], beam_size: int, out_dir:
     if config.dataset == "synthetic":
         raise ValueError("this model reads synthetic scenes, not image files")
     encoder = build_encoder(config.encoder.name, config.encoder.layer, config.encoder.weights, config.encoder.input_size).to(device).eval()
-    transform = preprocessing(config.encoder.input_size)
+    transform = preprocessing(config.encoder.input_size, crop=not config.whole_image)
+    shown_as_encoded = resize_and_crop(config.encoder.input_size, crop=not config.whole_image)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for path in images:
@@ -80,8 +81,7 @@ def caption_files(checkpoint: Path, images: list[Path], beam_size: int, out_dir:
         with torch.no_grad():
             a = encoder(transform(picture).unsqueeze(0).to(device))
             caption = generate(model, ModelInputs(a.cpu().numpy(), [path.name], "features"), beam_size=beam_size, device=device)[0]
-        shown = transform.transforms[1](transform.transforms[0](picture))  # resized and cropped as the encoder saw it
-        figure = attention_figure(shown, caption.words(vocab), caption.alphas, caption.betas, config.encoder.grid)
+        figure = attention_figure(shown_as_encoded(picture), caption.words(vocab), caption.alphas, caption.betas, config.encoder.grid)
         target = out_dir / f"{path.stem}_attention.png"
         figure.savefig(target, dpi=100, bbox_inches="tight")
         results.append((path, vocab.decode(caption.tokens), target))

@@ -56,6 +56,7 @@ class DataConfig:
     encoder: EncoderSpec = SYNTHETIC_ENCODER
     feature_dtype: str = "float16"
     cache_dir: str | None = None  # default: data/cache/features
+    whole_image: bool = False  # photos: resize the whole image to a square instead of the paper's centre crop
     min_count: int = 5
     max_length: int = 50
     limit: int | None = None  # use only the first images of each split (quick runs, CI)
@@ -69,6 +70,8 @@ class DataConfig:
             raise ValueError("small_cnn is for the synthetic scenes; use mobilenet_v2, vgg19 or resnet101 for photos")
         if self.limit is not None and self.limit < 1:
             raise ValueError("limit must be at least 1")
+        if self.whole_image and self.dataset == "synthetic":
+            raise ValueError("whole_image is for photos: the synthetic scenes are always resized whole")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -128,10 +131,11 @@ def model_inputs(
     name = config.dataset + (f"-limit{config.limit}" if config.limit else "")
     if config.dataset == "synthetic":
         name += "-seed{}-{}-{}-{}".format(config.seed, *config.synthetic_sizes)
-    directory = cache_dir_for(cache_root, name, config.encoder, config.feature_dtype)
+    directory = cache_dir_for(cache_root, name, config.encoder, config.feature_dtype, config.whole_image)
     encoder = AnnotationEncoder(config.encoder)
     extract = lambda flip: extract_features(records, encoder, directory, split, config.feature_dtype, device=device, progress=progress,
-                                            num_workers=0 if images is not None else num_workers, images=images, flip=flip)
+                                            num_workers=0 if images is not None else num_workers, images=images, flip=flip,
+                                            whole_image=config.whole_image)
     cache = extract(False)
     return ModelInputs(cache.features, cache.image_ids, "features", extract(True).features if flipped else None)
 

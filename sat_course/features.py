@@ -32,8 +32,9 @@ class CacheMismatchError(ValueError):
     """A feature cache was made with other settings than the ones asked for."""
 
 
-def cache_dir_for(cache_root: str | Path, dataset: str, spec: EncoderSpec, dtype: str) -> Path:
-    return Path(cache_root) / dataset / f"{spec.name}-{spec.layer}-{spec.input_size}-{dtype}"
+def cache_dir_for(cache_root: str | Path, dataset: str, spec: EncoderSpec, dtype: str, whole_image: bool = False) -> Path:
+    """``<cache_root>/<dataset>/<encoder>-<layer>-<size>-<dtype>``, with ``-whole`` for uncropped photos."""
+    return Path(cache_root) / dataset / (f"{spec.name}-{spec.layer}-{spec.input_size}-{dtype}" + ("-whole" if whole_image else ""))
 
 
 def cache_metadata(spec: EncoderSpec, dtype: str, image_ids: list[str], crop: bool = True, flip: bool = False) -> dict:
@@ -136,12 +137,14 @@ def extract_features(
     progress: bool = True,
     images: np.ndarray | None = None,
     flip: bool = False,
+    whole_image: bool = False,
 ) -> FeatureCache:
     """Compute (or finish computing) the cache of ``records``; a complete matching cache is reused as is.
 
-    Images are read from the records' files, or taken from ``images`` (N, H, W, 3) uint8 when given (the
-    synthetic scenes: resized whole, not cropped). ``flip`` mirrors each image first; its cache is the
-    split ``<split>-flipped``.
+    Images are read from the records' files, resized and centre cropped as the paper (``whole_image``:
+    resized whole to a square instead), or taken from ``images`` (N, H, W, 3) uint8 when given (the
+    synthetic scenes: always resized whole). ``flip`` mirrors each image first; its cache is the split
+    ``<split>-flipped``.
     """
     if dtype not in ("float16", "float32"):
         raise ValueError("dtype must be float16 or float32")
@@ -151,7 +154,7 @@ def extract_features(
         raise ValueError("records without image files need their images passed as an array")
     if images is not None and len(images) != len(records):
         raise ValueError(f"{len(images)} images for {len(records)} records")
-    crop = images is None
+    crop = images is None and not whole_image
     spec = encoder.spec
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

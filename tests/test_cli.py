@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -192,3 +193,18 @@ def test_flip_augmentation_of_the_synthetic_scenes_is_refused(tmp_path, capsys):
                           "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run")], capsys)
     assert _one_error_line(result) == "error: flip augmentation is for photos: the synthetic scenes' captions name left and right"
     assert not (tmp_path / "run").exists()
+
+
+def test_features_with_whole_image_fill_their_own_cache(tmp_path, capsys):
+    """--whole-image: a cache beside the paper's cropped one (name ending -whole), resizing each photo to a square."""
+    from test_flickr8k import _make_flickr8k
+
+    root = _make_flickr8k(tmp_path / "flickr8k", {"1_a.jpg": ["A dog ."], "2_b.jpg": ["A cat ."]}, {"train": ["1_a.jpg"], "val": ["2_b.jpg"]})
+    common = ["features", "--dataset", "flickr8k", "--root", str(root), "--weights", "none", "--input-size", "64", "--cache-dir", str(tmp_path / "cache"), "--workers", "0"]
+    assert _in_process([*common, "--whole-image"], capsys).returncode == 0
+    assert _in_process(common, capsys).returncode == 0
+    whole, cropped = tmp_path / "cache" / "flickr8k" / "mobilenet_v2-last-64-float16-whole", tmp_path / "cache" / "flickr8k" / "mobilenet_v2-last-64-float16"
+    assert json.loads((whole / "val.json").read_text())["preprocessing"]["resize"] == [64, 64]
+    assert json.loads((cropped / "val.json").read_text())["preprocessing"]["center_crop"] == 64
+    result = _in_process(["train", "--dataset", "synthetic", "--whole-image", "--out", str(tmp_path / "run")], capsys)
+    assert _one_error_line(result) == "error: whole_image is for photos: the synthetic scenes are always resized whole"

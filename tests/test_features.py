@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from sat_course.datasets.errors import DatasetError
-from sat_course.encoders import AnnotationEncoder, EncoderSpec, preprocessing
-from sat_course.features import CacheMismatchError, extract_features, open_cache
+from sat_course.encoders import IMAGENET_MEAN, IMAGENET_STD, AnnotationEncoder, EncoderSpec, preprocessing, resize_and_crop
+from sat_course.features import CacheMismatchError, cache_dir_for, extract_features, open_cache
 from sat_course.records import CaptionedImage
 
 SPEC = EncoderSpec("mobilenet_v2", layer="last", weights=None, input_size=64)  # 2x2 grid of 1280: L=4, D=1280
@@ -215,3 +215,37 @@ def test_flipped_features_are_those_of_the_mirrored_images(tmp_path, encoder):
     assert "horizontal_flip" not in json.loads((tmp_path / "cache" / "train.json").read_text())["preprocessing"]
     with pytest.raises(CacheMismatchError, match="preprocessing"):
         open_cache(tmp_path / "cache", "train-flipped", SPEC, image_ids=["s0", "s1", "s2"], crop=False)
+
+
+def test_resize_and_crop_keeps_the_border_only_when_the_whole_image_is_asked_for():
+    """A 100x50 photo whose 10 leftmost columns are red: the paper's crop (short side to 37, centre 32x32 of
+    74x37) starts 21 columns in and loses them; the whole image resized to 32x32 keeps them in columns 0-2."""
+    pixels = np.full((50, 100, 3), 255, dtype=np.uint8)
+    pixels[:, :10] = (255, 0, 0)
+    photo = Image.fromarray(pixels)
+    cropped, whole = np.asarray(resize_and_crop(32)(photo)), np.asarray(resize_and_crop(32, crop=False)(photo))
+    assert cropped.shape == whole.shape == (32, 32, 3)
+    assert (cropped[:, :, 1] > 250).all()  # white everywhere: no red left
+    assert (whole[:, :2, 1] < 5).all() and (whole[:, 5:, 1] > 250).all()
+
+
+def test_whole_image_features_are_those_of_the_photo_resized_to_a_square(tmp_path, encoder):
+    """``whole_image``: the truth is the encoder on each photo resized by PIL to 64x64 and normalised by hand."""
+    records = _records(tmp_path / "images", n=3)
+    whole = _extract(records, encoder, tmp_path / "whole", dtype="float32", whole_image=True)
+    mean, std = np.array(IMAGENET_MEAN, dtype=np.float32), np.array(IMAGENET_STD, dtype=np.float32)
+    batch = []
+    for r in records:
+        with Image.open(r.image_path) as image:
+            pixels = np.asarray(image.convert("RGB").resize((64, 64), Image.BILINEAR), dtype=np.float32) / 255
+        batch.append(torch.from_numpy(((pixels - mean) / std).transpose(2, 0, 1).copy()))
+    with torch.no_grad():
+        expected = encoder(torch.stack(batch)).numpy()
+    np.testing.assert_allclose(np.asarray(whole.features), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    cropped = _extract(records, encoder, tmp_path / "cropped", dtype="float32")
+    assert not np.allclose(np.asarray(whole.features), np.asarray(cropped.features), atol=1e-2)
+    assert json.loads((tmp_path / "whole" / "train.json").read_text())["preprocessing"]["resize"] == [64, 64]
+    with pytest.raises(CacheMismatchError, match="preprocessing"):
+        open_cache(tmp_path / "whole", "train", SPEC, "float32")  # asked for the paper's crop
+    assert cache_dir_for(tmp_path, "flickr8k", SPEC, "float16", whole_image=True).name == "mobilenet_v2-last-64-float16-whole"
+    assert cache_dir_for(tmp_path, "flickr8k", SPEC, "float16").name == "mobilenet_v2-last-64-float16"
