@@ -1,6 +1,7 @@
 """On-disk feature caches: annotation vectors of every image of a split, computed once and memory-mapped.
 
-A cache is two files in ``<cache_dir>/<dataset>/<encoder>-<layer>-<size>-<dtype>/``:
+A cache is two files in ``<cache_dir>/<dataset>/<encoder>-<layer>-<size>-<dtype>/`` (``...-whole/`` for photos
+resized whole instead of centre cropped):
 
 - ``<split>.npy``: an array (N, L, D) in float16 or float32, opened with ``np.load(mmap_mode="r")``;
 - ``<split>.json``: the encoder, weights, layer, preprocessing, dtype, the image ids in order and how many

@@ -35,6 +35,8 @@
 # 16. every training word in the vocabulary (--min-count 1, the paper's 10,000-word cap on Flickr8k) at the setting of
 #     part 12's seed 1, also decoded with the beam ranked per word.
 # 17. the beta gate on Flickr8k: part 10's soft seed-1 command without it (--no-beta).
+# 18. the whole photo resized to a square instead of the paper's centre crop (--whole-image, its own feature cache) at
+#     the setting of part 12's seed 1, also decoded with the beam ranked per word.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -93,8 +95,8 @@ for seed in 0 1; do
   .venv/bin/python -m sat_course evaluate runs/flickr8k_hard_288_ecp075_seed$seed/best.pt --split val --beam-size 3 --length-normalise --json runs/flickr8k_hard_288_ecp075_seed$seed/metrics_val_perword.json
 done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.9 --out runs/flickr8k_hard_288_ecp09_seed1
-# parts 14 to 16: one change each to part 12's seed-1 command, as "run-folder suffix:flags"
-for variant in "ds2:--doubly-stochastic 2" "ds05:--doubly-stochastic 0.5" "do03:--dropout 0.3" "mc1:--min-count 1"; do
+# parts 14 to 16 and 18: one change each to part 12's seed-1 command, as "run-folder suffix:flags"
+for variant in "ds2:--doubly-stochastic 2" "ds05:--doubly-stochastic 0.5" "do03:--dropout 0.3" "mc1:--min-count 1" "whole:--whole-image"; do
   run=flickr8k_hard_288_ecp075_${variant%%:*}_seed1
   .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 ${variant#*:} --out runs/$run
   .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
