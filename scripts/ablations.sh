@@ -36,7 +36,7 @@
 #     part 12's seed 1, also decoded with the beam ranked per word.
 # 17. the beta gate on Flickr8k: part 10's soft seed-1 command without it (--no-beta).
 # 18. the whole photo resized to a square instead of the paper's centre crop (--whole-image, its own feature cache) at
-#     the setting of part 12's seed 1, also decoded with the beam ranked per word.
+#     the setting of part 12's seed 1, also decoded with the beam ranked per word, and at part 10's soft seed-1 command.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -102,3 +102,4 @@ for variant in "ds2:--doubly-stochastic 2" "ds05:--doubly-stochastic 0.5" "do03:
   .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
 done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention soft --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --no-beta --out runs/flickr8k_soft_288_nobeta_seed1
+.venv/bin/python -m sat_course train --dataset flickr8k --attention soft --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --whole-image --out runs/flickr8k_soft_288_whole_seed1
