@@ -74,14 +74,19 @@ def resize_and_crop(input_size: int = 224, crop: bool = True) -> transforms.Comp
     return transforms.Compose([transforms.Resize((input_size, input_size))])
 
 
+def normalise() -> transforms.Compose:
+    """A PIL picture to the tensor ImageNet-trained CNNs expect: values in [0, 1], then per-channel standardised."""
+    return transforms.Compose([transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+
+
 def preprocessing(input_size: int = 224, crop: bool = True, flip: bool = False) -> transforms.Compose:
-    """:func:`resize_and_crop`, then ImageNet normalisation.
+    """:func:`resize_and_crop`, then :func:`normalise`.
 
     ``crop=False``: the synthetic scenes, whose objects may touch the border, and photos with ``--whole-image``.
     ``flip=True`` mirrors every image left to right (the features of flip augmentation).
     """
     mirror = [transforms.RandomHorizontalFlip(p=1.0)] if flip else []
-    return transforms.Compose([resize_and_crop(input_size, crop), *mirror, transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    return transforms.Compose([resize_and_crop(input_size, crop), *mirror, normalise()])
 
 
 def preprocessing_description(input_size: int, crop: bool = True, flip: bool = False) -> dict:

@@ -11,7 +11,7 @@ from PIL import Image
 from . import experiment
 from .checkpoint import load_model
 from .data import ModelInputs
-from .encoders import build_encoder, preprocessing, resize_and_crop
+from .encoders import build_encoder, normalise, resize_and_crop
 from .metrics import MetricsTable, score_captions
 from .records import CaptionedImage
 from .training import generate, pick_device
@@ -68,20 +68,19 @@ def caption_files(checkpoint: Path, images: list[Path], beam_size: int, out_dir:
     if config.dataset == "synthetic":
         raise ValueError("this model reads synthetic scenes, not image files")
     encoder = build_encoder(config.encoder.name, config.encoder.layer, config.encoder.weights, config.encoder.input_size).to(device).eval()
-    transform = preprocessing(config.encoder.input_size, crop=not config.whole_image)
-    shown_as_encoded = resize_and_crop(config.encoder.input_size, crop=not config.whole_image)
+    as_encoded, to_tensor = resize_and_crop(config.encoder.input_size, crop=not config.whole_image), normalise()
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for path in images:
         try:
             with Image.open(path) as image:
-                picture = image.convert("RGB")
+                picture = as_encoded(image.convert("RGB"))
         except OSError as error:
             raise ValueError(f"{path}: cannot read image ({error})") from error
         with torch.no_grad():
-            a = encoder(transform(picture).unsqueeze(0).to(device))
+            a = encoder(to_tensor(picture).unsqueeze(0).to(device))
             caption = generate(model, ModelInputs(a.cpu().numpy(), [path.name], "features"), beam_size=beam_size, device=device)[0]
-        figure = attention_figure(shown_as_encoded(picture), caption.words(vocab), caption.alphas, caption.betas, config.encoder.grid)
+        figure = attention_figure(picture, caption.words(vocab), caption.alphas, caption.betas, config.encoder.grid)
         target = out_dir / f"{path.stem}_attention.png"
         figure.savefig(target, dpi=100, bbox_inches="tight")
         results.append((path, vocab.decode(caption.tokens), target))

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from sat_course.datasets.errors import DatasetError
-from sat_course.encoders import IMAGENET_MEAN, IMAGENET_STD, AnnotationEncoder, EncoderSpec, preprocessing, resize_and_crop
+from sat_course.encoders import IMAGENET_MEAN, IMAGENET_STD, AnnotationEncoder, EncoderSpec, normalise, preprocessing, resize_and_crop
 from sat_course.features import CacheMismatchError, cache_dir_for, extract_features, open_cache
 from sat_course.records import CaptionedImage
 
@@ -227,6 +227,16 @@ def test_resize_and_crop_keeps_the_border_only_when_the_whole_image_is_asked_for
     assert cropped.shape == whole.shape == (32, 32, 3)
     assert (cropped[:, :, 1] > 250).all()  # white everywhere: no red left
     assert (whole[:, :2, 1] < 5).all() and (whole[:, 5:, 1] > 250).all()
+
+
+def test_normalise_standardises_each_channel_with_the_imagenet_statistics():
+    """Known values: a pixel (255, 0, 51) is (1, 0, 0.2) in [0, 1], then (x - mean) / std channel by channel."""
+    photo = Image.new("RGB", (3, 2), (255, 0, 51))
+    tensor = normalise()(photo)
+    assert tensor.shape == (3, 2, 3)
+    expected = [(v - m) / s for v, m, s in zip((1.0, 0.0, 0.2), IMAGENET_MEAN, IMAGENET_STD)]
+    np.testing.assert_allclose(tensor[:, 0, 0].numpy(), expected, rtol=1e-6)
+    assert torch.equal(tensor, tensor[:, :1, :1].expand(3, 2, 3))
 
 
 def test_whole_image_features_are_those_of_the_photo_resized_to_a_square(tmp_path, encoder):
