@@ -49,10 +49,12 @@ TRAIN_HELP = {
     "baseline_per_token": "departure from the paper: hard attention's baseline tracks the log-likelihood per word and scales with each caption's length",
     "reward_per_word": "departure from the paper, as the authors' code: hard attention's REINFORCE reward is the log-likelihood per word, against a per-word baseline (their objective at batch 64: --reward-per-word --reinforce-weight 6.4 --entropy-weight 0.128 --doubly-stochastic 0; see README)",
     "ema_decay": "departure from the paper: validate and keep an exponential moving average of the weights with this decay per step (0.999: about the last 1000 steps)",
+    "expected_context_start": "departure from the paper: hard attention's expected-context share in the first epoch, falling linearly to --expected-context-prob over --expected-context-anneal-epochs (1: begin as soft attention)",
+    "expected_context_anneal_epochs": "epochs over which --expected-context-start falls to --expected-context-prob",
     "flip_probability": "departure from the paper: flip augmentation, training on the features of the mirrored image with this probability (extracts them once)",
 }
 # What a TrainConfig default of None means, for --help.
-NONE_DEFAULT_MEANS = {"val_max_images": "all", "max_minutes": "no limit", "grad_clip": "off", "lr_decay": "off", "ema_decay": "off"}
+NONE_DEFAULT_MEANS = {"val_max_images": "all", "max_minutes": "no limit", "grad_clip": "off", "lr_decay": "off", "ema_decay": "off", "expected_context_start": "off"}
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser, with_encoder: bool = True) -> None:

@@ -76,6 +76,8 @@ class TrainConfig:
     reward_per_word: bool = False  # hard attention: REINFORCE rewards the log-likelihood per word, as the authors' code
     ema_decay: float | None = None  # validate and keep an exponential moving average of the weights (make_weight_average)
     flip_probability: float = 0.0  # each minibatch image is replaced by its mirror image with this probability
+    expected_context_start: float | None = None  # hard attention: the expected-context share of epoch 1, annealed (expected_context_share)
+    expected_context_anneal_epochs: int = 5  # epochs over which that share falls linearly to expected_context_prob
 
     def __post_init__(self) -> None:
         """Refuse values no run can use before any work starts (the command line prints the message)."""
@@ -91,15 +93,30 @@ class TrainConfig:
 # The valid values of TrainConfig's numeric fields; None, where a field allows it, always passes.
 TRAIN_CONFIG_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
     **dict.fromkeys(
-        ("epochs", "batch_size", "patience", "val_beam_size", "val_max_images", "max_decode_steps", "checkpoint_every"),
+        ("epochs", "batch_size", "patience", "val_beam_size", "val_max_images", "max_decode_steps", "checkpoint_every",
+         "expected_context_anneal_epochs"),
         (lambda v: v >= 1, "at least 1"),
     ),
     **dict.fromkeys(("learning_rate", "max_minutes", "grad_clip"), (lambda v: v > 0, "positive")),
     **dict.fromkeys(("doubly_stochastic", "reinforce_weight", "entropy_weight"), (lambda v: v >= 0, "at least 0")),
     **dict.fromkeys(("baseline_decay", "label_smoothing", "ema_decay"), (lambda v: 0 <= v < 1, "in [0, 1)")),
-    **dict.fromkeys(("expected_context_prob", "flip_probability"), (lambda p: 0 <= p <= 1, "a probability, in [0, 1]")),
+    **dict.fromkeys(("expected_context_prob", "expected_context_start", "flip_probability"), (lambda p: 0 <= p <= 1, "a probability, in [0, 1]")),
     "lr_decay": (lambda d: 0 < d <= 1, "in (0, 1]"),
 }
+
+
+def expected_context_share(config: TrainConfig, epoch: int) -> float:
+    """The probability that a hard-attention minibatch of ``epoch`` (0-based) uses the expected context.
+
+    The paper (section 4.1) fixes it at 0.5. A departure, off by default: with ``expected_context_start`` the
+    share starts there in the first epoch and falls linearly to ``expected_context_prob`` over
+    ``expected_context_anneal_epochs`` epochs, then stays. Starting at 1 trains the first epoch as soft
+    attention (deterministic, fast to learn) and hands over to REINFORCE's sampled locations gradually.
+    """
+    if config.expected_context_start is None:
+        return config.expected_context_prob
+    progress = min(epoch / config.expected_context_anneal_epochs, 1.0)
+    return config.expected_context_start + progress * (config.expected_context_prob - config.expected_context_start)
 
 
 def make_optimizer(parameters: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
@@ -352,6 +369,7 @@ def train(
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * (config.lr_decay or 1.0) ** state.epoch
         batches = length_batches(pairs, config.batch_size, config.seed, state.epoch, rank, world)
+        expected_share = expected_context_share(config, state.epoch)
         model.train()
         started, tokens_seen, loss_sum, loss_count, nll_sum = time.perf_counter(), 0, 0.0, 0, 0.0
         bar = tqdm(total=len(batches), initial=state.step_in_epoch, desc=f"epoch {state.epoch + 1}/{config.epochs}", disable=not progress or rank != 0)
@@ -359,7 +377,7 @@ def train(
             rows, tokens = pairs.collate(batch)
             # The same draws for every process, and the same after a resume: from (seed, step).
             draws = np.random.default_rng([config.seed, state.global_step])
-            use_expected = attention == "hard" and draws.random() < config.expected_context_prob
+            use_expected = attention == "hard" and draws.random() < expected_share
             flip = draws.random(len(rows)) < config.flip_probability if config.flip_probability else None
             inputs, tokens = train_inputs.batch(rows, flip).to(device, non_blocking=True), tokens.to(device, non_blocking=True)
             lengths = (tokens[:, 1:] != Vocabulary.pad_id).sum(1)

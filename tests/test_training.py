@@ -21,7 +21,7 @@ from sat_course.checkpoint import load_checkpoint
 from sat_course.data import CaptionPairs, ModelInputs, length_batches
 from sat_course.datasets.synthetic import COLOURS, SHAPES
 from sat_course.encoders import EncoderSpec
-from sat_course.training import TrainConfig, _write_log, seed_everything, train
+from sat_course.training import TrainConfig, _write_log, expected_context_share, seed_everything, train
 
 TINY = ["--dataset", "synthetic", "--encoder", "small_cnn", "--synthetic-sizes", "160", "24", "8", "--embed-dim", "16", "--hidden-dim", "24",
         "--attention-dim", "16", "--batch-size", "16", "--epochs", "2", "--checkpoint-every", "2", "--val-max-images", "8",
@@ -246,3 +246,28 @@ def test_a_per_word_reward_trains_against_a_per_word_baseline(tmp_path):
     # the moving average starts at 0 and keeps 0.9 of itself per step: after 15 steps it has come 1 - 0.9**15 = 79% of the way
     assert -nll_per_word < per_word < -0.6 * nll_per_word
     assert -nll * tokens_per_caption < paper < -0.6 * nll * tokens_per_caption
+
+
+def test_the_expected_context_share_falls_linearly_from_its_start_then_stays():
+    """Known values: from 1 to 0.75 over 5 epochs is 0.05 less per epoch; without a start, the paper's fixed share."""
+    annealed = TrainConfig(expected_context_prob=0.75, expected_context_start=1.0, expected_context_anneal_epochs=5)
+    assert [expected_context_share(annealed, epoch) for epoch in range(8)] == pytest.approx([1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.75, 0.75])
+    rising = TrainConfig(expected_context_prob=0.5, expected_context_start=0.0, expected_context_anneal_epochs=2)
+    assert [expected_context_share(rising, epoch) for epoch in range(3)] == pytest.approx([0.0, 0.25, 0.5])
+    assert {expected_context_share(TrainConfig(), epoch) for epoch in range(4)} == {0.5}
+
+
+def test_a_first_epoch_at_share_1_trains_only_on_the_expected_context(tmp_path):
+    """The moving-average baseline moves only on minibatches of sampled locations: starting the share at 1 leaves it
+    at 0 through epoch 1, whatever the final share; starting at 0 moves it."""
+    config, vocab, train_inputs, train_records, val_inputs, val_records = _small_synthetic(tmp_path)
+    baselines = {}
+    for start in (1.0, 0.0):
+        seed_everything(0)
+        model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, attention="hard")
+        settings = TrainConfig(epochs=1, batch_size=16, checkpoint_every=1000, val_max_images=4, expected_context_prob=0.0,
+                               expected_context_start=start, expected_context_anneal_epochs=3)
+        baselines[start] = train(model, vocab, train_inputs, train_records, val_inputs, val_records, settings, tmp_path / str(start),
+                                 device="cpu", progress=False).baseline
+    assert baselines[1.0] == 0.0
+    assert baselines[0.0] < -1.0
