@@ -37,6 +37,9 @@
 # 17. the beta gate on Flickr8k: part 10's soft seed-1 command without it (--no-beta).
 # 18. the whole photo resized to a square instead of the paper's centre crop (--whole-image, its own feature cache) at
 #     the setting of part 12's seed 1, also decoded with the beam ranked per word, and at part 10's soft seed-1 command.
+# 19. hard attention started as soft attention: the expected-context share annealed from 1 in epoch 1 to 0.75 from
+#     epoch 6 on (--expected-context-start 1 --expected-context-anneal-epochs 5) at the setting of part 12's seed 1,
+#     also decoded with the beam ranked per word.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -103,3 +106,6 @@ for variant in "ds2:--doubly-stochastic 2" "ds05:--doubly-stochastic 0.5" "do03:
 done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention soft --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --no-beta --out runs/flickr8k_soft_288_nobeta_seed1
 .venv/bin/python -m sat_course train --dataset flickr8k --attention soft --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --whole-image --out runs/flickr8k_soft_288_whole_seed1
+run=flickr8k_hard_288_ecp1to075_seed1
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 --expected-context-start 1.0 --expected-context-anneal-epochs 5 --out runs/$run
+.venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
