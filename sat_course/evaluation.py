@@ -68,7 +68,8 @@ def caption_files(checkpoint: Path, images: list[Path], beam_size: int, out_dir:
     if config.dataset == "synthetic":
         raise ValueError("this model reads synthetic scenes, not image files")
     encoder = build_encoder(config.encoder.name, config.encoder.layer, config.encoder.weights, config.encoder.input_size).to(device).eval()
-    as_encoded, to_tensor = resize_and_crop(config.encoder.input_size, crop=not config.whole_image), normalise()
+    as_encoded = resize_and_crop(config.encoder.input_size, crop=not config.whole_image)
+    to_tensor = normalise()
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for path in images:

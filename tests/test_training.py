@@ -21,7 +21,7 @@ from sat_course.checkpoint import load_checkpoint
 from sat_course.data import CaptionPairs, ModelInputs, length_batches
 from sat_course.datasets.synthetic import COLOURS, SHAPES
 from sat_course.encoders import EncoderSpec
-from sat_course.training import TrainConfig, _write_log, expected_context_share, seed_everything, train
+from sat_course.training import TrainConfig, TrainState, _write_log, expected_context_share, seed_everything, train
 
 TINY = ["--dataset", "synthetic", "--encoder", "small_cnn", "--synthetic-sizes", "160", "24", "8", "--embed-dim", "16", "--hidden-dim", "24",
         "--attention-dim", "16", "--batch-size", "16", "--epochs", "2", "--checkpoint-every", "2", "--val-max-images", "8",
@@ -229,17 +229,23 @@ def test_flip_augmentation_feeds_the_mirrored_inputs_and_leaves_the_other_draws_
         trained(train_inputs, "refused", flip_probability=0.5)
 
 
+def _train_hard_for_an_epoch(data: tuple, run_dir: Path, **settings) -> TrainState:
+    """One epoch of a tiny hard-attention model from seed 0 on ``_small_synthetic``'s data; returns its state."""
+    config, vocab, train_inputs, train_records, val_inputs, val_records = data
+    seed_everything(0)
+    model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, attention="hard")
+    return train(model, vocab, train_inputs, train_records, val_inputs, val_records,
+                 TrainConfig(epochs=1, batch_size=16, checkpoint_every=1000, val_max_images=4, **settings), run_dir, device="cpu", progress=False)
+
+
 def test_a_per_word_reward_trains_against_a_per_word_baseline(tmp_path):
     """``reward_per_word`` (the authors' reward) keeps its moving-average baseline per word: after an epoch it sits
     near the per-token log-likelihood, where the paper's baseline sits near the whole caption's."""
-    config, vocab, train_inputs, train_records, val_inputs, val_records = _small_synthetic(tmp_path)
-    settings = TrainConfig(epochs=1, batch_size=16, checkpoint_every=1000, val_max_images=4, expected_context_prob=0.0)
+    data = _small_synthetic(tmp_path)
+    _, vocab, _, train_records, _, _ = data
     baselines = {}
     for name, per_word in (("paper", False), ("per word", True)):
-        seed_everything(0)
-        model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, attention="hard")
-        state = train(model, vocab, train_inputs, train_records, val_inputs, val_records,
-                      dataclasses.replace(settings, reward_per_word=per_word), tmp_path / name, device="cpu", progress=False)
+        state = _train_hard_for_an_epoch(data, tmp_path / name, expected_context_prob=0.0, reward_per_word=per_word)
         baselines[name] = (state.baseline, state.history[0]["train_nll_per_token"])
     (paper, nll), (per_word, nll_per_word) = baselines["paper"], baselines["per word"]
     tokens_per_caption = np.mean([len(t) - 1 for t in CaptionPairs.from_records(train_records, vocab).tokens])  # words and <end>
@@ -260,14 +266,8 @@ def test_the_expected_context_share_falls_linearly_from_its_start_then_stays():
 def test_a_first_epoch_at_share_1_trains_only_on_the_expected_context(tmp_path):
     """The moving-average baseline moves only on minibatches of sampled locations: starting the share at 1 leaves it
     at 0 through epoch 1, whatever the final share; starting at 0 moves it."""
-    config, vocab, train_inputs, train_records, val_inputs, val_records = _small_synthetic(tmp_path)
-    baselines = {}
-    for start in (1.0, 0.0):
-        seed_everything(0)
-        model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, attention="hard")
-        settings = TrainConfig(epochs=1, batch_size=16, checkpoint_every=1000, val_max_images=4, expected_context_prob=0.0,
-                               expected_context_start=start, expected_context_anneal_epochs=3)
-        baselines[start] = train(model, vocab, train_inputs, train_records, val_inputs, val_records, settings, tmp_path / str(start),
-                                 device="cpu", progress=False).baseline
+    data = _small_synthetic(tmp_path)
+    baselines = {start: _train_hard_for_an_epoch(data, tmp_path / str(start), expected_context_prob=0.0, expected_context_start=start,
+                                                 expected_context_anneal_epochs=3).baseline for start in (1.0, 0.0)}
     assert baselines[1.0] == 0.0
     assert baselines[0.0] < -1.0
