@@ -51,6 +51,7 @@ TRAIN_HELP = {
     "ema_decay": "departure from the paper: validate and keep an exponential moving average of the weights with this decay per step (0.999: about the last 1000 steps)",
     "expected_context_start": "departure from the paper: hard attention's expected-context share in the first epoch, falling linearly to --expected-context-prob over --expected-context-anneal-epochs (1: begin as soft attention)",
     "expected_context_anneal_epochs": "epochs over which --expected-context-start falls to --expected-context-prob",
+    "expected_context_per_caption": "hard attention: draw the expected context for each caption (the paper's 'for a given image', section 4.1) instead of once per minibatch (the authors' code)",
     "flip_probability": "departure from the paper: flip augmentation, training on the features of the mirrored image with this probability (extracts them once)",
 }
 # What a TrainConfig default of None means, for --help.

@@ -130,11 +130,13 @@ class AttentionDecoder(nn.Module):
         context_mode: ContextMode = "expected",
         location: Tensor | None = None,
         generator: torch.Generator | None = None,
+        expected_rows: Tensor | None = None,
     ) -> StepOutput:
         """One LSTM step fed with the embedding of ``word`` (= y_{t-1}) and the gated context ``z_t``.
 
         ``context_mode="expected"`` gives soft attention's ``sum_i alpha_ti a_i``; ``"sample"`` draws
-        ``s_t ~ Multinoulli(alpha_t)`` (or uses ``location`` when given) and takes ``a_{s_t}``.
+        ``s_t ~ Multinoulli(alpha_t)`` (or uses ``location`` when given) and takes ``a_{s_t}``, except in the
+        rows where the boolean ``expected_rows`` (B,) is true, which take the expected context.
         """
         alpha = self.attend(projected, h)
         beta = self.gate_value(h)
@@ -143,6 +145,9 @@ class AttentionDecoder(nn.Module):
         elif context_mode == "sample":
             sampled = location if location is not None else torch.multinomial(alpha, 1, generator=generator).squeeze(1)
             context = a[torch.arange(a.shape[0], device=a.device), sampled]
+            if expected_rows is not None:
+                expected = torch.bmm(alpha.unsqueeze(1), a).squeeze(1)
+                context = torch.where(expected_rows.unsqueeze(1), expected, context)
         else:
             raise ValueError(f"context_mode must be 'expected' or 'sample', got {context_mode!r}")
         z = beta.unsqueeze(1) * context
@@ -161,22 +166,26 @@ class AttentionDecoder(nn.Module):
         context_mode: ContextMode | None = None,
         locations: Tensor | None = None,
         generator: torch.Generator | None = None,
+        expected_rows: Tensor | None = None,
     ) -> TeacherForcedOutput:
         """Teacher forcing over ``tokens`` (B, T) = ``<start> w_1 .. <end> <pad>..``: predicts tokens[:, 1:].
 
         ``context_mode`` defaults to "expected" for soft models and "sample" for hard ones;
-        ``locations`` (B, T-1) fixes the hard-attention locations (used to enumerate them exactly).
+        ``locations`` (B, T-1) fixes the hard-attention locations (used to enumerate them exactly);
+        ``expected_rows`` (B,) bool, with "sample": these captions take the expected context at every step.
         """
         if a.dim() != 3 or tokens.dim() != 2 or a.shape[0] != tokens.shape[0]:
             raise ValueError(f"expected annotations (B, L, D) and tokens (B, T), got {tuple(a.shape)} and {tuple(tokens.shape)}")
         if context_mode is None:
             context_mode = "expected" if self.config.attention == "soft" else "sample"
+        if expected_rows is not None and (context_mode != "sample" or expected_rows.shape != tokens.shape[:1]):
+            raise ValueError(f"expected_rows needs context_mode 'sample' and one flag per caption, got {context_mode!r} and {tuple(expected_rows.shape)}")
         h, c = self.init_state(a)
         projected = self.project_annotations(a)
         hs, zs, alphas, betas, picks = [], [], [], [], []
         for t in range(tokens.shape[1] - 1):
             fixed = None if locations is None else locations[:, t]
-            out = self.step(a, projected, tokens[:, t], h, c, context_mode, fixed, generator)
+            out = self.step(a, projected, tokens[:, t], h, c, context_mode, fixed, generator, expected_rows)
             h, c = out.h, out.c
             hs.append(h)
             zs.append(out.context)

@@ -78,6 +78,7 @@ class TrainConfig:
     flip_probability: float = 0.0  # each minibatch image is replaced by its mirror image with this probability
     expected_context_start: float | None = None  # hard attention: the expected-context share of epoch 1, annealed (expected_context_share)
     expected_context_anneal_epochs: int = 5  # epochs over which that share falls linearly to expected_context_prob
+    expected_context_per_caption: bool = False  # hard attention: draw the expected context per caption, not per minibatch
 
     def __post_init__(self) -> None:
         """Refuse values no run can use before any work starts (the command line prints the message)."""
@@ -209,19 +210,22 @@ def batch_loss(
     config: TrainConfig,
     attention: str,
     baseline: float | torch.Tensor,
-    use_expected_context: bool,
+    use_expected_context: bool | torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The minibatch objective and the per-caption log-likelihoods (for the baseline).
 
     ``baseline`` is the REINFORCE baseline: one number, or one per caption.
+    ``use_expected_context``: one flag for the minibatch, or one per caption (a boolean tensor).
 
     soft: ``-log p(y|a) + lambda sum_i (1 - sum_t alpha_ti)^2`` (eq. 14).
-    hard: the REINFORCE surrogate of eq. 12, or, in the minibatches that use the expected context, the
+    hard: the REINFORCE surrogate of eq. 12, or, for the captions that use the expected context, the
     soft objective with the entropy term.
     """
     targets, mask = tokens[:, 1:], (tokens[:, 1:] != Vocabulary.pad_id).float()
-    mode = "expected" if attention == "soft" or use_expected_context else "sample"
-    out = model(inputs, tokens, context_mode=mode)
+    expected_rows = use_expected_context if isinstance(use_expected_context, torch.Tensor) else None
+    mode = "expected" if attention == "soft" or (expected_rows is None and use_expected_context) else "sample"
+    expected_rows = expected_rows if mode == "sample" else None
+    out = model(inputs, tokens, context_mode=mode, expected_rows=expected_rows)
     logits = out.logits.float()
     log_lik = caption_log_likelihood(logits, targets, mask)
     if config.label_smoothing > 0:
@@ -229,15 +233,15 @@ def batch_loss(
         fit = (smoothed * mask).sum(1)
     else:
         fit = -log_lik
+    per_caption = fit
+    if attention == "hard":
+        per_caption = per_caption - config.entropy_weight * (out.entropies.float() * mask).sum(1)
     if mode == "sample":
-        per_caption = reinforce_surrogate(
+        sampled = reinforce_surrogate(
             log_lik, out.log_p_locations.float(), out.entropies.float(), mask, baseline,
             config.reinforce_weight, config.entropy_weight, config.reward_per_word,
         ) + (fit + log_lik)  # label smoothing, when on, replaces the likelihood term
-    else:
-        per_caption = fit
-        if attention == "hard":
-            per_caption = per_caption - config.entropy_weight * (out.entropies.float() * mask).sum(1)
+        per_caption = sampled if expected_rows is None else torch.where(expected_rows, per_caption, sampled)
     if config.doubly_stochastic:
         per_caption = per_caption + config.doubly_stochastic * doubly_stochastic_penalty(out.alphas.float(), mask)
     return per_caption.mean(), log_lik.detach()
@@ -379,6 +383,8 @@ def train(
             draws = np.random.default_rng([config.seed, state.global_step])
             use_expected = attention == "hard" and draws.random() < expected_share
             flip = draws.random(len(rows)) < config.flip_probability if config.flip_probability else None
+            if attention == "hard" and config.expected_context_per_caption:
+                use_expected = torch.from_numpy(draws.random(len(rows)) < expected_share).to(device)
             inputs, tokens = train_inputs.batch(rows, flip).to(device, non_blocking=True), tokens.to(device, non_blocking=True)
             lengths = (tokens[:, 1:] != Vocabulary.pad_id).sum(1)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
@@ -390,11 +396,14 @@ def train(
             optimizer.step()
             if average is not None:
                 average.update_parameters(model)
-            if attention == "hard" and not use_expected:
-                reward_sum_and_count = baseline.reward_statistic(log_lik, lengths)
+            per_caption_draws = isinstance(use_expected, torch.Tensor)
+            if attention == "hard" and (per_caption_draws or not use_expected):  # the baseline follows sampled captions only
+                sampled = ~use_expected if per_caption_draws else slice(None)
+                reward_sum_and_count = baseline.reward_statistic(log_lik[sampled], lengths[sampled])
                 if world > 1:
                     dist.all_reduce(reward_sum_and_count)
-                baseline.update((reward_sum_and_count[0] / reward_sum_and_count[1]).item())
+                if reward_sum_and_count[1] > 0:
+                    baseline.update((reward_sum_and_count[0] / reward_sum_and_count[1]).item())
             loss_value = loss.item()
             if not math.isfinite(loss_value):
                 raise FloatingPointError(f"loss became {loss_value} at epoch {state.epoch + 1} step {state.step_in_epoch}")

@@ -1,5 +1,6 @@
 """The decoder: shapes, the paper's structure, and gradient checks in float64."""
 
+import pytest
 import torch
 from torch.autograd import gradcheck
 
@@ -91,3 +92,25 @@ def test_masked_likelihood_ignores_padding():
     full = torch.log_softmax(logits, -1)
     expected = full[0, 0, 3] + full[0, 1, 2]
     assert torch.allclose(caption_log_likelihood(logits, targets, torch.tensor([[1.0, 1.0, 0.0]])), expected)
+
+
+def test_expected_rows_take_the_expected_context_and_the_others_their_sampled_location():
+    """Per-caption draws: in one "sample" pass each row equals the unmixed pass of its own kind."""
+    decoder = small("hard")
+    a = torch.randn(3, 4, 6, dtype=torch.float64)
+    tokens = torch.tensor([[1, 4, 5, 2], [1, 6, 2, 0], [1, 4, 7, 2]])
+    locations = torch.tensor([[0, 3, 1], [2, 2, 0], [1, 0, 3]])
+    rows = torch.tensor([True, False, True])
+    mixed = decoder(a, tokens, "sample", locations, expected_rows=rows)
+    expected, sampled = decoder(a, tokens, "expected"), decoder(a, tokens, "sample", locations)
+    assert torch.allclose(mixed.logits[rows], expected.logits[rows]) and torch.allclose(mixed.alphas[rows], expected.alphas[rows])
+    assert torch.allclose(mixed.logits[~rows], sampled.logits[~rows]) and torch.allclose(mixed.alphas[~rows], sampled.alphas[~rows])
+    assert not torch.allclose(expected.logits[~rows], sampled.logits[~rows])  # the two kinds really differ here
+
+
+def test_expected_rows_need_sampling_and_one_flag_per_caption():
+    decoder = small("hard")
+    a, tokens = torch.randn(2, 4, 6, dtype=torch.float64), torch.tensor([[1, 4, 2], [1, 5, 2]])
+    for mode, rows in (("expected", torch.tensor([True, False])), ("sample", torch.tensor([True, False, True]))):
+        with pytest.raises(ValueError, match="one flag per caption"):
+            decoder(a, tokens, mode, expected_rows=rows)

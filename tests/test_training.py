@@ -271,3 +271,18 @@ def test_a_first_epoch_at_share_1_trains_only_on_the_expected_context(tmp_path):
                                                  expected_context_anneal_epochs=3).baseline for start in (1.0, 0.0)}
     assert baselines[1.0] == 0.0
     assert baselines[0.0] < -1.0
+
+
+def test_expected_context_drawn_per_caption_moves_the_baseline_on_sampled_captions_only(tmp_path):
+    """Per-caption draws at share 1 never sample, so the baseline stays 0; at share 0 every caption samples and
+    the run is the per-minibatch run at share 0, step for step (the extra draws come from a separate generator)."""
+    data = _small_synthetic(tmp_path)
+    never = _train_hard_for_an_epoch(data, tmp_path / "never", expected_context_prob=1.0, expected_context_per_caption=True)
+    assert never.baseline == 0.0
+    always = {per_caption: _train_hard_for_an_epoch(data, tmp_path / f"always_{per_caption}", expected_context_prob=0.0,
+                                                    expected_context_per_caption=per_caption) for per_caption in (True, False)}
+    assert always[True].baseline < -1.0
+    assert always[True].baseline == always[False].baseline
+    assert always[True].history[0]["train_nll_per_token"] == always[False].history[0]["train_nll_per_token"]
+    half = _train_hard_for_an_epoch(data, tmp_path / "half", expected_context_prob=0.5, expected_context_per_caption=True)
+    assert half.baseline < -1.0
