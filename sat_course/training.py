@@ -222,9 +222,11 @@ def batch_loss(
     soft objective with the entropy term.
     """
     targets, mask = tokens[:, 1:], (tokens[:, 1:] != Vocabulary.pad_id).float()
-    expected_rows = use_expected_context if isinstance(use_expected_context, torch.Tensor) else None
-    mode = "expected" if attention == "soft" or (expected_rows is None and use_expected_context) else "sample"
-    expected_rows = expected_rows if mode == "sample" else None
+    per_caption_flags = isinstance(use_expected_context, torch.Tensor)
+    if attention == "soft" or (not per_caption_flags and use_expected_context):
+        mode, expected_rows = "expected", None
+    else:
+        mode, expected_rows = "sample", use_expected_context if per_caption_flags else None
     out = model(inputs, tokens, context_mode=mode, expected_rows=expected_rows)
     logits = out.logits.float()
     log_lik = caption_log_likelihood(logits, targets, mask)
