@@ -81,6 +81,11 @@ def _add_data_arguments(parser: argparse.ArgumentParser, with_encoder: bool = Tr
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers for image decoding (default: %(default)s)")
 
 
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """``train``'s TrainConfig: one option per field; its range checks run here, before any work."""
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+
+
 def data_config_from_args(args: argparse.Namespace) -> experiment.DataConfig:
     synthetic = args.dataset == "synthetic"
     if args.encoder == "small_cnn":
@@ -150,7 +155,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .training import pick_device, seed_everything, train
 
     config = data_config_from_args(args)
-    train_config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    train_config = train_config_from_args(args)
     device = pick_device(args.device)
     machine = dict(machine_info(device))  # before the run, so its load average is the one the run started under
     started = time.perf_counter()

@@ -3,7 +3,6 @@ option, or a value out of range, fails here instead of in a reader's terminal an
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shlex
 import shutil
@@ -12,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sat_course.cli import build_parser
-from sat_course.training import TrainConfig
+from sat_course.cli import build_parser, train_config_from_args
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = re.compile(r"python -m sat_course ([a-z].*)")
@@ -37,7 +35,7 @@ def _script_commands(script: Path, tmp: Path) -> list[list[str]]:
     shutil.copy(script, tmp / "scripts" / script.name)
     log = tmp / "calls"
     stub = tmp / ".venv/bin/python"
-    stub.write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" >> {log}\nprintf "\\n" >> {log}\n')
+    stub.write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" >> "{log}"\nprintf "\\n" >> "{log}"\n')
     stub.chmod(0o755)
     subprocess.run(["bash", str(tmp / "scripts" / script.name)], check=True, capture_output=True)
     calls = [line.split("\0") for line in log.read_text().split("\0\n") if line]
@@ -58,7 +56,7 @@ def _accepted(argv: list[str], where: str) -> None:
     except SystemExit as error:
         pytest.fail(f"{where}: the command line refuses `python -m sat_course {shlex.join(argv)}` (exit {error.code})")
     if args.command == "train":  # the range checks a run makes before any work
-        TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+        train_config_from_args(args)
 
 
 def test_the_readmes_give_commands_to_check():
