@@ -41,7 +41,7 @@
 #     epoch 6 on (--expected-context-start 1 --expected-context-anneal-epochs 5) at the setting of part 12's seed 1,
 #     also decoded with the beam ranked per word.
 # 20. the expected context drawn for each caption instead of once per minibatch (--expected-context-per-caption) at the
-#     setting of part 12's seed 1 (also decoded with the beam ranked per word) and at the paper's share 0.5, seed 1.
+#     setting of part 12's seed 1 and at the paper's share 0.5, seed 1; both also decoded with the beam ranked per word.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -111,7 +111,8 @@ done
 run=flickr8k_hard_288_ecp1to075_seed1
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 --expected-context-start 1.0 --expected-context-anneal-epochs 5 --out runs/$run
 .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
-run=flickr8k_hard_288_ecp075_percaption_seed1
-.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 --expected-context-per-caption --out runs/$run
-.venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
-.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-per-caption --out runs/flickr8k_hard_288_percaption_seed1
+for variant in "ecp075_percaption:0.75" "percaption:0.5"; do  # "run-folder part:expected-context share"
+  run=flickr8k_hard_288_${variant%%:*}_seed1
+  .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob ${variant#*:} --expected-context-per-caption --out runs/$run
+  .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
+done
