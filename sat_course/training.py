@@ -348,6 +348,7 @@ def train(
     pairs = CaptionPairs.from_records(train_records, vocab)
     baseline = MovingAverageBaseline(config.baseline_decay, state.baseline, per_token=config.baseline_per_token or config.reward_per_word)
     use_amp = autocast_enabled(config, device)
+    per_caption_draws = attention == "hard" and config.expected_context_per_caption
 
     def checkpoint(path: Path, full: bool) -> None:
         all_rng = [None] * world
@@ -385,7 +386,7 @@ def train(
             draws = np.random.default_rng([config.seed, state.global_step])
             use_expected = attention == "hard" and draws.random() < expected_share
             flip = draws.random(len(rows)) < config.flip_probability if config.flip_probability else None
-            if attention == "hard" and config.expected_context_per_caption:
+            if per_caption_draws:
                 use_expected = torch.from_numpy(draws.random(len(rows)) < expected_share).to(device)
             inputs, tokens = train_inputs.batch(rows, flip).to(device, non_blocking=True), tokens.to(device, non_blocking=True)
             lengths = (tokens[:, 1:] != Vocabulary.pad_id).sum(1)
@@ -398,7 +399,6 @@ def train(
             optimizer.step()
             if average is not None:
                 average.update_parameters(model)
-            per_caption_draws = isinstance(use_expected, torch.Tensor)
             if attention == "hard" and (per_caption_draws or not use_expected):  # the baseline follows sampled captions only
                 sampled = ~use_expected if per_caption_draws else slice(None)
                 reward_sum_and_count = baseline.reward_statistic(log_lik[sampled], lengths[sampled])
