@@ -42,11 +42,13 @@ def rng_states() -> dict[str, Any]:
 
 
 def restore_rng_states(states: dict[str, Any]) -> None:
+    """Put back what ``rng_states`` saved. Generator states are CPU byte tensors, also when the checkpoint was
+    loaded onto a GPU (``map_location="cuda"`` moves them there too)."""
     random.setstate(states["python"])
     np.random.set_state(states["numpy"])
-    torch.set_rng_state(states["torch"])
+    torch.set_rng_state(states["torch"].cpu())
     if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+        torch.cuda.set_rng_state_all([state.cpu() for state in states["cuda"]])
 
 
 def model_state(model: CaptionModel, vocab: Vocabulary) -> dict[str, Any]:

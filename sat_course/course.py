@@ -11,7 +11,6 @@ notebook reuses a finished run when one is there and trains it when not.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from . import experiment
 from .checkpoint import load_model
+from .locking import exclusive_lock
 from .model import CaptionModel
 from .text import Vocabulary
 from .training import TrainConfig, TrainState, seed_everything, train
@@ -83,8 +83,7 @@ def course_model(attention: str = "soft", chosen: Track | None = None, progress:
     chosen = chosen or track()
     run_dir = build_dir() / "models" / f"{chosen.name}-{attention}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / ".lock", "w") as lock:  # two notebooks asking for the same model: the second waits, then reuses it
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive_lock(run_dir / ".lock"):  # two notebooks asking for the same model: the second waits, then reuses it
         return _train_or_reuse(attention, chosen, run_dir, progress)
 
 

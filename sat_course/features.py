@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from .datasets.errors import DatasetError
 from .encoders import AnnotationEncoder, EncoderSpec, preprocessing, preprocessing_description
+from .locking import exclusive_lock
 from .records import CaptionedImage
 
 FORMAT_VERSION = 1
@@ -163,35 +164,37 @@ def extract_features(
     meta_path, array_path = directory / f"{split}.json", directory / f"{split}.npy"
     ids = [r.image_id for r in records]
     meta = cache_metadata(spec, dtype, ids, crop, flip)
-    done = 0
-    if meta_path.is_file() and array_path.is_file():
-        with open(meta_path) as f:
-            found = json.load(f)
-        _compare(found, meta, meta_path)
-        done = int(found.get("done", 0))
-        array = np.load(array_path, mmap_mode="r+")
-    else:
-        array = np.lib.format.open_memmap(array_path, mode="w+", dtype=dtype, shape=tuple(meta["shape"]))
-        _write_json_atomic(meta_path, {**meta, "done": 0})
-    if done < len(ids):
-        encoder = encoder.to(device).eval().to(memory_format=torch.channels_last)
-        loader = DataLoader(
-            _Images([r.image_path for r in records[done:]], spec.input_size, crop, None if images is None else images[done:], flip),
-            batch_size=batch_size, num_workers=num_workers, collate_fn=_collate,
-            pin_memory=torch.device(device).type == "cuda", persistent_workers=False,
-        )
-        bar = tqdm(total=len(ids), initial=done, desc=f"features {split}", unit="img", disable=not progress)
-        for images, errors in loader:
-            if errors:
+    # Two processes asking for one cache (notebooks run side by side): the second waits, then finds it complete.
+    with exclusive_lock(directory / f"{split}.lock"):
+        done = 0
+        if meta_path.is_file() and array_path.is_file():
+            with open(meta_path) as f:
+                found = json.load(f)
+            _compare(found, meta, meta_path)
+            done = int(found.get("done", 0))
+            array = np.load(array_path, mmap_mode="r+")
+        else:
+            array = np.lib.format.open_memmap(array_path, mode="w+", dtype=dtype, shape=tuple(meta["shape"]))
+            _write_json_atomic(meta_path, {**meta, "done": 0})
+        if done < len(ids):
+            encoder = encoder.to(device).eval().to(memory_format=torch.channels_last)
+            loader = DataLoader(
+                _Images([r.image_path for r in records[done:]], spec.input_size, crop, None if images is None else images[done:], flip),
+                batch_size=batch_size, num_workers=num_workers, collate_fn=_collate,
+                pin_memory=torch.device(device).type == "cuda", persistent_workers=False,
+            )
+            bar = tqdm(total=len(ids), initial=done, desc=f"features {split}", unit="img", disable=not progress)
+            for images, errors in loader:
+                if errors:
+                    array.flush()
+                    raise DatasetError("; ".join(errors))
+                images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+                rows = encoder(images).float().cpu().numpy()
+                array[done : done + len(rows)] = rows.astype(dtype)
+                done += len(rows)
                 array.flush()
-                raise DatasetError("; ".join(errors))
-            images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            rows = encoder(images).float().cpu().numpy()
-            array[done : done + len(rows)] = rows.astype(dtype)
-            done += len(rows)
-            array.flush()
-            _write_json_atomic(meta_path, {**meta, "done": done})
-            bar.update(len(rows))
-        bar.close()
-    del array
+                _write_json_atomic(meta_path, {**meta, "done": done})
+                bar.update(len(rows))
+            bar.close()
+        del array
     return open_cache(directory, split, spec, dtype, ids, crop, flip)

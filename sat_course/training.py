@@ -178,16 +178,25 @@ class TrainState:
 
 
 def pick_device(name: str | None = None) -> torch.device:
-    """CUDA when present (or as asked), else CPU."""
-    if name:
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The device asked for, else CUDA when present, else the CPU.
+
+    A CUDA device without an index is the GPU of this process's ``LOCAL_RANK`` (set by torchrun, 0 otherwise), so
+    that each process of a multi-GPU run takes its own GPU instead of all of them sharing the first.
+    """
+    device = torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return device
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and every GPU), and hold cuDNN to deterministic convolution algorithms: left
+    to choose, it may take ones that sum gradients in a varying order, and a resumed run could then drift from an
+    uninterrupted one (PyTorch's reproducibility notes)."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    torch.backends.cudnn.deterministic = True
 
 
 def _distributed() -> tuple[int, int]:
@@ -199,6 +208,8 @@ def _distributed() -> tuple[int, int]:
 def init_distributed_from_env(device: torch.device) -> tuple[int, int]:
     """Join the process group torchrun describes in the environment (gloo on CPU, nccl on CUDA)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)  # NCCL's collectives (and all_gather_object's buffers) use the current device
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return _distributed()
 
@@ -344,7 +355,7 @@ def train(
         log.info("resumed from %s at epoch %d step %d", last, state.epoch, state.step_in_epoch)
         if rank == 0:  # epochs logged after the checkpoint was written will be run and logged again
             _write_log(out_dir / "log.csv", state.history)
-    wrapped = DistributedDataParallel(model) if world > 1 else model
+    wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
     pairs = CaptionPairs.from_records(train_records, vocab)
     baseline = MovingAverageBaseline(config.baseline_decay, state.baseline, per_token=config.baseline_per_token or config.reward_per_word)
     use_amp = autocast_enabled(config, device)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -93,6 +95,27 @@ def test_features_with_one_worker_equal_those_without(tmp_path, encoder):
     plain = _extract(records, encoder, tmp_path / "c0", num_workers=0)
     worker = _extract(records, encoder, tmp_path / "c1", num_workers=1)
     np.testing.assert_array_equal(np.asarray(plain.features), np.asarray(worker.features))
+
+
+def _extract_when_released(records: list[CaptionedImage], encoder: AnnotationEncoder, directory: Path, start: Any) -> None:
+    start.wait()
+    _extract(records, encoder, directory, batch_size=1)
+
+
+def test_two_processes_asking_for_one_cache_at_once_both_get_it_whole(tmp_path, encoder):
+    """Notebooks run side by side (pytest -n, two JupyterLab tabs) ask for the same cache: one process fills it, the
+    other waits and reuses it. Unlocked, they overwrote each other's progress file and one failed renaming it."""
+    records = _records(tmp_path / "images", n=20)
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    workers = [context.Process(target=_extract_when_released, args=(records, encoder, tmp_path / "cache", start)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    shared, alone = open_cache(tmp_path / "cache", "train", SPEC).features, _extract(records, encoder, tmp_path / "alone", batch_size=1).features
+    np.testing.assert_allclose(shared.astype(np.float32), alone.astype(np.float32), rtol=2e-3, atol=2e-3 * np.abs(alone).max())  # float16
 
 
 def test_a_complete_cache_is_reused_without_running_the_encoder(tmp_path, encoder, monkeypatch):
