@@ -93,10 +93,10 @@ done
 for run in flickr8k_hard_288_seed2 flickr8k_hard_288_lr4e-4_seed0; do
   .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
 done
-for seed in 0 1 2 3; do  # seed 3 in a later session
+for seed in 0 1 2 3 4; do  # seeds 3 and 4 in later sessions
   .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed $seed --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 --out runs/flickr8k_hard_288_ecp075_seed$seed
 done
-for seed in 0 1; do
+for seed in 0 1 4; do
   .venv/bin/python -m sat_course evaluate runs/flickr8k_hard_288_ecp075_seed$seed/best.pt --split val --beam-size 3 --length-normalise --json runs/flickr8k_hard_288_ecp075_seed$seed/metrics_val_perword.json
 done
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.9 --out runs/flickr8k_hard_288_ecp09_seed1
