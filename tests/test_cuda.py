@@ -14,10 +14,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sat_course.checkpoint import load_model, restore_rng_states, rng_states, save_atomic
+from sat_course.checkpoint import load_checkpoint, load_model, restore_rng_states, rng_states, save_atomic
 from sat_course.decoding import decode
 from sat_course.features import extract_features
 from sat_course.model import AttentionDecoder, DecoderConfig
+from sat_course.text import Vocabulary
 from sat_course.training import pick_device
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -42,7 +43,7 @@ def _annotations_and_tokens(images: int = 6, steps: int = 7) -> tuple[torch.Tens
     generator = torch.Generator().manual_seed(1)
     a = torch.randn(images, 9, 12, generator=generator)
     tokens = torch.randint(4, 40, (images, steps), generator=generator)
-    tokens[:, 0] = 1  # <start>
+    tokens[:, 0] = Vocabulary.start_id
     return a, tokens
 
 
@@ -94,7 +95,7 @@ def test_hard_attention_draws_on_a_cuda_generator_follow_alpha():
     decoder = _decoder("hard").cuda().eval()
     draws = 20000
     a = torch.randn(1, 9, 12, generator=torch.Generator().manual_seed(3)).expand(draws, 9, 12).cuda()
-    word = torch.full((draws,), 1, device="cuda")
+    word = torch.full((draws,), Vocabulary.start_id, device="cuda")
     h, c = decoder.init_state(a)
     with torch.no_grad():
         step = lambda seed: decoder.step(a, decoder.project_annotations(a), word, h, c, "sample", generator=torch.Generator("cuda").manual_seed(seed))
@@ -141,7 +142,7 @@ def test_a_command_line_run_on_cuda_trains_and_its_checkpoint_decodes_on_a_cpu(t
     assert done.returncode == 0, done.stdout + done.stderr
     metrics = json.loads((out / "metrics_val.json").read_text())
     assert metrics["machine"]["device"].startswith("cuda:0"), metrics["machine"]
-    history = torch.load(out / "last.pt", map_location="cpu", weights_only=False)["train_state"]["history"]
+    history = load_checkpoint(out / "last.pt")["train_state"]["history"]
     assert len(history) == 2 and all(np.isfinite(row["train_loss"]) for row in history)
     model, vocab, _ = load_model(out / "best.pt")  # on the CPU by default
     assert all(p.device.type == "cpu" for p in model.parameters())
