@@ -1,6 +1,6 @@
 #!/bin/bash
 # Reproduces the README's ablations and its second results table (the 7x7 grid, 224 px); the first table comes from
-# the README's Flickr8k commands (9x9 grid, 288 px) with seeds 0, 1 and 2 (and hard seed 4, part 21).
+# the README's Flickr8k commands (9x9 grid, 288 px) with seeds 0, 1 and 2 (and hard seeds 3 and 4, part 21).
 #  0. the 7x7-grid runs of seed 0 that the ablations start from;
 #  1. beam size, on the Flickr8k soft and hard models (dev split, coco-caption);
 #  2. grid resolution: MobileNetV2's 14x14x576 `expand14` layer (the paper's 14x14 grid) against the 7x7x1280 `last`
@@ -42,8 +42,9 @@
 #     also decoded with the beam ranked per word.
 # 20. the expected context drawn for each caption instead of once per minibatch (--expected-context-per-caption) at the
 #     setting of part 12's seed 1 and at the paper's share 0.5, seed 1; both also decoded with the beam ranked per word.
-# 21. the README's hard command with seed 4, to pair with part 12's seed 4 at the paper's share 0.5; also decoded with
-#     the beam ranked per word.
+# 21. the README's hard command with seeds 3 and 4, to pair with part 12's seeds 3 and 4 at the paper's share 0.5; also
+#     decoded with the beam ranked per word; and part 12's seed 3 decoded likewise. (The README's seed-3 `_epyc` row is
+#     part 12's seed-3 command run on the AMD EPYC: like part 13's note, the run here gives its weights there.)
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -118,6 +119,10 @@ for variant in "ecp075_percaption:0.75" "percaption:0.5"; do  # "run-folder part
   .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob ${variant#*:} --expected-context-per-caption --out runs/$run
   .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
 done
-run=flickr8k_hard_288_seed4
-.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 4 --cpu-amp --max-minutes 50 --patience 10 --out runs/$run
+for seed in 3 4; do
+  run=flickr8k_hard_288_seed$seed
+  .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed $seed --cpu-amp --max-minutes 50 --patience 10 --out runs/$run
+  .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
+done
+run=flickr8k_hard_288_ecp075_seed3
 .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
