@@ -45,6 +45,8 @@
 # 21. the README's hard command with seeds 3 and 4, to pair with part 12's seeds 3 and 4 at the paper's share 0.5; also
 #     decoded with the beam ranked per word; and part 12's seed 3 decoded likewise. (The README's seed-3 `_epyc` row is
 #     part 12's seed-3 command run on the AMD EPYC: like part 13's note, the run here gives its weights there.)
+# 22. beam widths 1, 2, 5 and 10 ranked in total and 5 and 10 ranked per word, on part 21's seed 3 and part 12's seeds 3
+#     and 1 (the README's `_epyc` checkpoints: these commands on the AMD EPYC).
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -126,3 +128,11 @@ for seed in 3 4; do
 done
 run=flickr8k_hard_288_ecp075_seed3
 .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
+for run in flickr8k_hard_288_seed3 flickr8k_hard_288_ecp075_seed3 flickr8k_hard_288_ecp075_seed1; do
+  for b in 1 2 5 10; do
+    .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size $b --json runs/$run/metrics_val_beam$b.json
+  done
+  for b in 5 10; do
+    .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size $b --length-normalise --json runs/$run/metrics_val_beam${b}_perword.json
+  done
+done
