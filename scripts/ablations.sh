@@ -47,9 +47,9 @@
 #     part 12's seed-3 command run on the AMD EPYC: like part 13's note, the run here gives its weights there.)
 # 22. beam widths 1, 2, 5 and 10 ranked in total and 5 and 10 ranked per word, on part 21's seed 3 and part 12's seeds 3
 #     and 1 (the README's `_epyc` checkpoints: these commands on the AMD EPYC).
-# 23. an 11x11 grid: part 12's seed-1 command at 352 px instead of 288 (its own feature cache, extracted first), also
-#     decoded with the beam ranked per word. (The README's `flickr8k_hard_352_ecp075_seed1_epyc` is this run on the
-#     AMD EPYC.)
+# 23. an 11x11 grid: part 12's seed-1 command at 352 px instead of 288 (its own feature cache, which `train` extracts,
+#     as in part 18), also decoded with the beam ranked per word. (The README's `flickr8k_hard_352_ecp075_seed1_epyc`
+#     is this run on the AMD EPYC.)
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -139,7 +139,6 @@ for run in flickr8k_hard_288_seed3 flickr8k_hard_288_ecp075_seed3 flickr8k_hard_
     .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size $b --length-normalise --json runs/$run/metrics_val_beam${b}_perword.json
   done
 done
-.venv/bin/python -m sat_course features --dataset flickr8k --input-size 352
 run=flickr8k_hard_352_ecp075_seed1
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 352 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 --out runs/$run
 .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
