@@ -1,6 +1,7 @@
 #!/bin/bash
-# Reproduces the README's ablations and its second results table (the 7x7 grid, 224 px); the first table comes from
-# the README's Flickr8k commands (9x9 grid, 288 px) with seeds 0, 1 and 2 (and hard seeds 3 and 4, part 21).
+# Reproduces the ablations (summed up in the README, in detail in docs/ablations.md) and the README's second results
+# table (the 7x7 grid, 224 px); the first table comes from the README's Flickr8k commands (9x9 grid, 288 px) with
+# seeds 0, 1 and 2 (and hard seeds 3 and 4, part 21).
 #  0. the 7x7-grid runs of seed 0 that the ablations start from;
 #  1. beam size, on the Flickr8k soft and hard models (dev split, coco-caption);
 #  2. grid resolution: MobileNetV2's 14x14x576 `expand14` layer (the paper's 14x14 grid) against the 7x7x1280 `last`

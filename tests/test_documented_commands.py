@@ -1,4 +1,4 @@
-"""Every command the READMEs and scripts/ablations.sh give is one the command line accepts: a renamed or removed
+"""Every command the READMEs, docs/ablations.md and scripts/ablations.sh give is one the command line accepts: a renamed or removed
 option, or a value out of range, fails here instead of in a reader's terminal an hour into a run."""
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def _script_commands(script: Path, tmp: Path) -> list[list[str]]:
     return [call[2:] for call in calls if call[:2] == ["-m", "sat_course"]]
 
 
-README = [shlex.split(c) for document in ("README.md", "data/README.md") for c in _markdown_commands(ROOT / document)]
+DOCUMENTS = ("README.md", "data/README.md", "docs/ablations.md")
+README = [shlex.split(c) for document in DOCUMENTS for c in _markdown_commands(ROOT / document)]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_the_readmes_give_commands_to_check():
 
 @pytest.mark.parametrize("argv", README, ids=[" ".join(argv)[:60] for argv in README])
 def test_readme_command_is_accepted(argv: list[str]):
-    _accepted(argv, "README.md or data/README.md")
+    _accepted(argv, " or ".join(DOCUMENTS))
 
 
 def test_every_ablation_command_is_accepted(ablation_commands):
