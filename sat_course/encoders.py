@@ -24,7 +24,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 ENCODER_LAYERS: dict[str, dict[str, tuple[int, int]]] = {
     "vgg19": {"conv5_4": (512, 16)},
     "resnet101": {"layer4": (2048, 32)},
-    "mobilenet_v2": {"last": (1280, 32), "expand14": (576, 16)},
+    "mobilenet_v2": {"last": (1280, 32), "expand14": (576, 16), "block17": (320, 32)},
     "small_cnn": {"conv4": (128, 8)},
 }
 PRETRAINED_WEIGHTS = {"vgg19": "IMAGENET1K_V1", "resnet101": "IMAGENET1K_V2", "mobilenet_v2": "IMAGENET1K_V1", "small_cnn": None}
@@ -145,6 +145,8 @@ def _trunk(spec: EncoderSpec) -> nn.Module:
             features = models.mobilenet_v2(weights=spec.weights).features
             if spec.layer == "last":
                 return features  # ends with the 1x1 conv to 1280 channels, before the classifier's pooling
+            if spec.layer == "block17":
+                return features[:18]  # the last inverted residual block's linear 320-channel output, before that 1x1 conv
             # expand14: blocks 0-13 (stride 16) and the 1x1 expansion of block 14, before its stride-2 depthwise conv
             return nn.Sequential(*features[:14], features[14].conv[0])
         return SmallCNN()
