@@ -4,6 +4,7 @@ its headings (as GitHub turns a heading into an anchor), so the README's summari
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ def github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
+@cache
 def anchors(document: Path) -> set[str]:
+    """The anchors of a document's headings, read once however many links point into it."""
     text = re.sub(r"```.*?```", "", document.read_text(), flags=re.S)
     return {github_anchor(m) for m in re.findall(r"^#+ (.+)$", text, flags=re.M)}
 

@@ -1,5 +1,5 @@
-"""Every command the READMEs, docs/ablations.md and scripts/ablations.sh give is one the command line accepts: a renamed or removed
-option, or a value out of range, fails here instead of in a reader's terminal an hour into a run."""
+"""Every command the READMEs, docs/ablations.md and scripts/ablations.sh give is one the command line accepts: a
+renamed or removed option, or a value out of range, fails here instead of in a reader's terminal an hour into a run."""
 
 from __future__ import annotations
 

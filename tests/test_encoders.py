@@ -31,25 +31,23 @@ def test_annotations_have_the_documented_grid_and_depth(name, layer):
     assert spec.grid == size // spec.stride
 
 
-def _continue(grid: torch.Tensor, *stages: nn.Module) -> torch.Tensor:
-    for stage in stages:
-        grid = stage(grid)
-    return grid
+def _mobilenet_head(net: nn.Module, grid: torch.Tensor) -> torch.Tensor:
+    """MobileNetV2's classifier on a 1280-channel grid: global average pooling, then the linear layer."""
+    return net.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(grid, 1), 1))
 
 
-@pytest.mark.parametrize(
-    ("name", "layer", "constructor", "rest"),
-    [
-        ("vgg19", "conv5_4", models.vgg19, lambda net, g: net.classifier(torch.flatten(net.avgpool(net.features[36](g)), 1))),
-        ("resnet101", "layer4", models.resnet101, lambda net, g: net.fc(torch.flatten(net.avgpool(g), 1))),
-        ("mobilenet_v2", "last", models.mobilenet_v2, lambda net, g: net.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(g, 1), 1))),
-        ("mobilenet_v2", "expand14", models.mobilenet_v2,
-         lambda net, g: net.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(_continue(g, net.features[14].conv[1:], net.features[15:]), 1), 1))),
-        ("mobilenet_v2", "block17", models.mobilenet_v2,
-         lambda net, g: net.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(net.features[18](g), 1), 1))),
-    ],
-    ids=lambda v: v if isinstance(v, str) else "",
-)
+# (encoder, layer, the full torchvision network, the rest of that network from the layer's grid to its logits)
+PREFIX_CASES = [
+    ("vgg19", "conv5_4", models.vgg19, lambda net, g: net.classifier(torch.flatten(net.avgpool(net.features[36](g)), 1))),
+    ("resnet101", "layer4", models.resnet101, lambda net, g: net.fc(torch.flatten(net.avgpool(g), 1))),
+    ("mobilenet_v2", "last", models.mobilenet_v2, _mobilenet_head),
+    ("mobilenet_v2", "expand14", models.mobilenet_v2,
+     lambda net, g: _mobilenet_head(net, nn.Sequential(net.features[14].conv[1:], net.features[15:])(g))),
+    ("mobilenet_v2", "block17", models.mobilenet_v2, lambda net, g: _mobilenet_head(net, net.features[18](g))),
+]
+
+
+@pytest.mark.parametrize(("name", "layer", "constructor", "rest"), PREFIX_CASES, ids=lambda v: v if isinstance(v, str) else "")
 def test_the_layer_is_a_prefix_of_the_imagenet_network(name, layer, constructor, rest):
     assert (name, layer) in LAYERS
     torch.manual_seed(0)
@@ -65,7 +63,7 @@ def test_the_layer_is_a_prefix_of_the_imagenet_network(name, layer, constructor,
 
 
 def test_every_layer_is_covered_by_the_prefix_test():
-    covered = {("vgg19", "conv5_4"), ("resnet101", "layer4"), ("mobilenet_v2", "last"), ("mobilenet_v2", "expand14"), ("mobilenet_v2", "block17")}
+    covered = {(name, layer) for name, layer, _, _ in PREFIX_CASES}
     assert set(LAYERS) - {("small_cnn", "conv4")} == covered
 
 
