@@ -46,6 +46,7 @@ TRAIN_HELP = {
     "grad_clip": "departure from the paper: clip the gradient norm to this",
     "label_smoothing": "departure from the paper: label smoothing of the likelihood",
     "lr_decay": "departure from the paper: multiply the learning rate by this after every epoch",
+    "lr_schedule": "departure from the paper's constant rate: cosine lowers it every step along half a cosine to 0 at the end of --epochs (set --epochs to what --max-minutes fits)",
     "baseline_per_token": "departure from the paper: hard attention's baseline tracks the log-likelihood per word and scales with each caption's length",
     "reward_per_word": "departure from the paper, as the authors' code: hard attention's REINFORCE reward is the log-likelihood per word, against a per-word baseline (their objective at batch 64: --reward-per-word --reinforce-weight 6.4 --entropy-weight 0.128 --doubly-stochastic 0; see README)",
     "ema_decay": "departure from the paper: validate and keep an exponential moving average of the weights with this decay per step (0.999: about the last 1000 steps)",

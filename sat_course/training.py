@@ -44,6 +44,7 @@ from .text import Vocabulary
 log = logging.getLogger(__name__)
 
 Optimizer = Literal["adam", "rmsprop"]
+LearningRateSchedule = Literal["constant", "cosine"]
 
 
 @dataclass
@@ -71,7 +72,8 @@ class TrainConfig:
     cpu_amp: bool = False  # bf16 autocast on a CPU with native bf16 (AVX512-BF16 or AMX): 1.7x faster steps here
     grad_clip: float | None = None
     label_smoothing: float = 0.0
-    lr_decay: float | None = None  # multiply the learning rate by this after every epoch
+    lr_decay: float | None = None  # multiply the learning rate by this after every epoch (learning_rate_at)
+    lr_schedule: LearningRateSchedule = "constant"  # "cosine": anneal it to 0 over `epochs`, every step (learning_rate_at)
     baseline_per_token: bool = False  # hard attention: a baseline per word times the caption's length (losses.py)
     reward_per_word: bool = False  # hard attention: REINFORCE rewards the log-likelihood per word, as the authors' code
     ema_decay: float | None = None  # validate and keep an exponential moving average of the weights (make_weight_average)
@@ -86,6 +88,10 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not valid(value):
                 raise ValueError(f"{name} must be {wanted}, got {value}")
+        if self.lr_schedule not in get_args(LearningRateSchedule):
+            raise ValueError(f"lr_schedule must be one of {', '.join(get_args(LearningRateSchedule))}, got {self.lr_schedule!r}")
+        if self.lr_schedule == "cosine" and self.lr_decay is not None:
+            raise ValueError("lr_decay and the cosine lr_schedule are two schedules: choose one")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -118,6 +124,22 @@ def expected_context_share(config: TrainConfig, epoch: int) -> float:
         return config.expected_context_prob
     progress = min(epoch / config.expected_context_anneal_epochs, 1.0)
     return config.expected_context_start + progress * (config.expected_context_prob - config.expected_context_start)
+
+
+def learning_rate_at(config: TrainConfig, progress: float) -> float:
+    """The learning rate ``progress`` epochs into training (fractional: 2.5 is halfway through the third epoch).
+
+    The paper keeps it constant. Two departures, off by default: ``lr_decay`` multiplies it by that factor after
+    every epoch; the cosine ``lr_schedule`` lowers it at every step along half a cosine, from ``learning_rate`` at
+    the start to 0 at the end of epoch ``epochs`` (SGDR's annealing, Loshchilov and Hutter 2017, without restarts):
+
+        lr = learning_rate * (1 + cos(pi * progress / epochs)) / 2
+
+    Under a time budget, set ``epochs`` to what the budget fits, or the budget stops the anneal short.
+    """
+    if config.lr_schedule == "cosine":
+        return config.learning_rate * (1 + math.cos(math.pi * min(progress / config.epochs, 1.0))) / 2
+    return config.learning_rate * (config.lr_decay or 1.0) ** math.floor(progress)
 
 
 def make_optimizer(parameters: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
@@ -384,8 +406,6 @@ def train(
             if time.perf_counter() - run_started + last_epoch > 60 * config.max_minutes:
                 log.info("stopping: another epoch would overrun the time budget of %.1f minutes", config.max_minutes)
                 break
-        for group in optimizer.param_groups:
-            group["lr"] = config.learning_rate * (config.lr_decay or 1.0) ** state.epoch
         batches = length_batches(pairs, config.batch_size, config.seed, state.epoch, rank, world)
         expected_share = expected_context_share(config, state.epoch)
         model.train()
@@ -401,6 +421,8 @@ def train(
                 use_expected = torch.from_numpy(draws.random(len(rows)) < expected_share).to(device)
             inputs, tokens = train_inputs.batch(rows, flip).to(device, non_blocking=True), tokens.to(device, non_blocking=True)
             lengths = (tokens[:, 1:] != Vocabulary.pad_id).sum(1)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate_at(config, state.epoch + state.step_in_epoch / len(batches))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 loss, log_lik = batch_loss(wrapped, inputs, tokens, config, attention, baseline(lengths), use_expected)
             optimizer.zero_grad(set_to_none=True)

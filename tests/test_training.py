@@ -21,7 +21,7 @@ from sat_course.checkpoint import load_checkpoint
 from sat_course.data import CaptionPairs, ModelInputs, length_batches
 from sat_course.datasets.synthetic import COLOURS, SHAPES
 from sat_course.encoders import EncoderSpec
-from sat_course.training import TrainConfig, TrainState, _write_log, expected_context_share, seed_everything, train
+from sat_course.training import TrainConfig, TrainState, _write_log, expected_context_share, learning_rate_at, seed_everything, train
 
 TINY = ["--dataset", "synthetic", "--encoder", "small_cnn", "--synthetic-sizes", "160", "24", "8", "--embed-dim", "16", "--hidden-dim", "24",
         "--attention-dim", "16", "--batch-size", "16", "--epochs", "2", "--checkpoint-every", "2", "--val-max-images", "8",
@@ -261,6 +261,41 @@ def test_the_expected_context_share_falls_linearly_from_its_start_then_stays():
     rising = TrainConfig(expected_context_prob=0.5, expected_context_start=0.0, expected_context_anneal_epochs=2)
     assert [expected_context_share(rising, epoch) for epoch in range(3)] == pytest.approx([0.0, 0.25, 0.5])
     assert {expected_context_share(TrainConfig(), epoch) for epoch in range(4)} == {0.5}
+
+
+def test_learning_rate_schedules_at_known_points():
+    """Constant (the paper), times 0.8 after each epoch, and half a cosine from the rate to 0 over 4 epochs."""
+    assert {learning_rate_at(TrainConfig(learning_rate=2e-4), p) for p in (0, 1.5, 19.99)} == {2e-4}
+    decayed = TrainConfig(learning_rate=1.0, lr_decay=0.8)
+    assert [learning_rate_at(decayed, p) for p in (0, 0.99, 1, 2.5)] == pytest.approx([1, 1, 0.8, 0.64])
+    cosine = TrainConfig(learning_rate=1.0, epochs=4, lr_schedule="cosine")
+    assert [learning_rate_at(cosine, p) for p in (0, 1, 2, 3, 4, 5)] == pytest.approx([1, 0.853553, 0.5, 0.146447, 0, 0], abs=1e-6)
+    with pytest.raises(ValueError, match="two schedules"):
+        TrainConfig(lr_schedule="cosine", lr_decay=0.9)
+    with pytest.raises(ValueError, match="lr_schedule must be one of constant, cosine"):
+        TrainConfig(lr_schedule="linear")
+
+
+@pytest.mark.parametrize("schedule, expected", [
+    ({}, lambda k, n: 0.01),
+    ({"lr_decay": 0.5}, lambda k, n: 0.01 * 0.5 ** (k // n)),
+    ({"lr_schedule": "cosine"}, lambda k, n: 0.01 * (1 + np.cos(np.pi * k / (2 * n))) / 2),
+])
+def test_every_step_uses_the_scheduled_learning_rate(tmp_path, monkeypatch, schedule, expected):
+    """The rate Adam steps with at step k of a 2-epoch run of n steps an epoch: the schedule's closed form."""
+    config, vocab, train_inputs, train_records, val_inputs, val_records = _small_synthetic(tmp_path)
+    used = []
+    adam_step = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: (used.append(self.param_groups[0]["lr"]), adam_step(self, *a, **k))[1])
+    seed_everything(0)
+    model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, attention="soft")
+    state = train(model, vocab, train_inputs, train_records, val_inputs, val_records,
+                  TrainConfig(epochs=2, batch_size=16, learning_rate=0.01, checkpoint_every=1000, val_max_images=4, **schedule),
+                  tmp_path / "run", device="cpu", progress=False)
+    n = state.global_step // 2
+    assert n > 1 and len(used) == 2 * n
+    assert used == pytest.approx([expected(k, n) for k in range(2 * n)], rel=1e-12)
+    assert state.history[-1]["lr"] == used[-1]
 
 
 def test_a_first_epoch_at_share_1_trains_only_on_the_expected_context(tmp_path):
