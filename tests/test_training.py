@@ -286,7 +286,12 @@ def test_every_step_uses_the_scheduled_learning_rate(tmp_path, monkeypatch, sche
     config, vocab, train_inputs, train_records, val_inputs, val_records = _small_synthetic(tmp_path)
     used = []
     adam_step = torch.optim.Adam.step
-    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: (used.append(self.param_groups[0]["lr"]), adam_step(self, *a, **k))[1])
+
+    def recording_step(self, *args, **kwargs):
+        used.append(self.param_groups[0]["lr"])
+        return adam_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
     seed_everything(0)
     model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, attention="soft")
     state = train(model, vocab, train_inputs, train_records, val_inputs, val_records,
