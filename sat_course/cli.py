@@ -1,4 +1,4 @@
-"""``python -m sat_course`` (also ``sat-course``): download, features, train, evaluate, caption, benchmark.
+"""``python -m sat_course`` (also ``sat-course``): download, features, train, evaluate, caption, report, curves, benchmark.
 
 Every training hyperparameter is an option whose default is the paper's (see ``TrainConfig``).
 Bad input ends with one ``error:`` line, never a traceback.
@@ -220,6 +220,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_curves(args: argparse.Namespace) -> int:
+    from .curves import curves_figure, read_log
+
+    if args.budget_minutes is not None and args.x != "minutes":
+        raise ValueError("--budget-minutes marks a time: use it with --x minutes")
+    logs = [read_log(Path(run)) for run in args.runs]
+    for log in logs:
+        best = log.best_index
+        print(f"{log.name}: {len(log.epochs)} epochs in {log.minutes[-1]:.0f} training minutes; best epoch {log.epochs[best]} "
+              f"(greedy dev BLEU-4 {log.val_bleu4[best]:.1f}, at {log.minutes[best]:.0f} minutes)")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    curves_figure(logs, args.x, args.budget_minutes).savefig(out, dpi=args.dpi)
+    print(f"figure: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sat_course", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -276,6 +293,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="the results table (markdown) from metrics JSON files of runs")
     p.add_argument("metrics", nargs="+", help="metrics_val.json files written by train or evaluate --json")
     p.set_defaults(run=cmd_report)
+
+    p = sub.add_parser("curves", help="plot runs' validation BLEU-4 and training loss per epoch from their log.csv")
+    p.add_argument("runs", nargs="+", help="run folders (or their log.csv) written by train")
+    p.add_argument("--out", required=True, help="image file to write (.png, .svg, .pdf)")
+    p.add_argument("--x", choices=["epoch", "minutes"], default="epoch", help="horizontal axis (default: %(default)s)")
+    p.add_argument("--budget-minutes", type=float, help="with --x minutes: draw the time budget as a dashed line")
+    p.add_argument("--dpi", type=int, default=120, help="(default: %(default)s)")
+    p.set_defaults(run=cmd_curves)
 
     p = sub.add_parser("benchmark", help="print throughput figures: features, training, beam search, memory")
     p.add_argument("what", choices=["features", "train", "decode", "all"], help="which benchmark")

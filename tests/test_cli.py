@@ -13,7 +13,7 @@ import pytest
 
 from sat_course.cli import main
 
-SUBCOMMANDS = ("download", "features", "train", "evaluate", "caption", "benchmark")
+SUBCOMMANDS = ("download", "features", "train", "evaluate", "caption", "report", "curves", "benchmark")
 
 # Each process imports torch and torchvision (seconds on a busy machine), so real subprocesses are kept to
 # the top-level help, the train help and three kinds of bad input; the other cases go through ``cli.main``
@@ -63,6 +63,8 @@ EXPECTED_OPTIONS = {
     ],
     "evaluate": ["checkpoint", "--split", "--root", "--beam-size", "--limit", "--json", "--device"],
     "caption": ["checkpoint", "images", "--beam-size", "--out", "--device"],
+    "report": ["metrics"],
+    "curves": ["runs", "--out", "--x", "--budget-minutes", "--dpi"],
     "benchmark": ["features", "train", "decode", "--images", "--steps"],
 }
 

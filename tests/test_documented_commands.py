@@ -62,7 +62,7 @@ def _accepted(argv: list[str], where: str) -> None:
 
 def test_the_readmes_give_commands_to_check():
     assert len([argv for argv in README if argv[0] == "train"]) >= 2
-    assert {"download", "features", "train", "evaluate", "caption", "report", "benchmark"} <= {argv[0] for argv in README}
+    assert {"download", "features", "train", "evaluate", "caption", "report", "curves", "benchmark"} <= {argv[0] for argv in README}
 
 
 @pytest.mark.parametrize("argv", README, ids=[" ".join(argv)[:60] for argv in README])
