@@ -229,7 +229,7 @@ def cmd_curves(args: argparse.Namespace) -> int:
     for log in logs:
         best = log.best_index
         print(f"{log.name}: {len(log.epochs)} epochs in {log.minutes[-1]:.0f} training minutes; best epoch {log.epochs[best]} "
-              f"(greedy dev BLEU-4 {log.val_bleu4[best]:.1f}, at {log.minutes[best]:.0f} minutes)")
+              f"(greedy validation BLEU-4 {log.val_bleu4[best]:.1f}, at {log.minutes[best]:.0f} minutes)")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     curves_figure(logs, args.x, args.budget_minutes).savefig(out, dpi=args.dpi)

@@ -1,6 +1,6 @@
 """Training curves of runs, read from the ``log.csv`` that ``train`` writes (``python -m sat_course curves``).
 
-Two panels per figure: the greedy dev BLEU-4 (nltk) that selects the checkpoint, and the training negative
+Two panels per figure: the greedy validation BLEU-4 (nltk) that selects the checkpoint, and the training negative
 log-likelihood per word, each against the epoch or against the training minutes (epochs and their
 validation, summed). A dot marks each run's best epoch; a dashed line the time budget, when one is given.
 """
@@ -26,7 +26,7 @@ class RunLog:
     name: str
     epochs: list[int]
     minutes: list[float]  # training minutes at the end of each epoch, its validation included
-    val_bleu4: list[float]  # greedy dev BLEU-4 (nltk, 0-100), the selection score
+    val_bleu4: list[float]  # greedy validation BLEU-4 (nltk, 0-100), the selection score
     train_nll: list[float]  # training negative log-likelihood per word
 
     @property
@@ -70,7 +70,7 @@ def curves_figure(logs: list[RunLog], x: XAxis = "epoch", budget_minutes: float 
         best = log.best_index
         bleu_axes.plot([xs[best]], [log.val_bleu4[best]], "o", color=line.get_color(), markersize=8)
         nll_axes.plot(xs, log.train_nll, color=line.get_color(), label=log.name)
-    for axes, title in ((bleu_axes, "greedy dev BLEU-4 (nltk); dot: best epoch"), (nll_axes, "training NLL per word")):
+    for axes, title in ((bleu_axes, "validation BLEU-4 (nltk, greedy); dot: best epoch"), (nll_axes, "training NLL per word")):
         axes.set_xlabel("epoch" if x == "epoch" else "training minutes")
         axes.set_title(title)
         axes.grid(alpha=0.3)

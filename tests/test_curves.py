@@ -60,7 +60,7 @@ def test_the_command_writes_a_png_and_prints_each_runs_best_epoch(tmp_path, caps
     assert main(["curves", str(run), "--out", str(out), "--x", "minutes", "--budget-minutes", "50"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
     printed = capsys.readouterr().out
-    assert "soft_seed0: 2 epochs in 5 training minutes; best epoch 2 (greedy dev BLEU-4 14.5, at 5 minutes)" in printed
+    assert "soft_seed0: 2 epochs in 5 training minutes; best epoch 2 (greedy validation BLEU-4 14.5, at 5 minutes)" in printed
     assert f"figure: {out}" in printed
 
 
