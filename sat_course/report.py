@@ -16,7 +16,12 @@ def run_row(metrics_path: Path) -> str:
     """One table row: the coco-caption scores of a run, with its split, beam, seed and epochs; training minutes
     (epochs and their validation, from log.csv) and wall minutes (the whole train command: features, training and
     the final scoring; of the last command only, marked "resumed", when the run was continued from a checkpoint)."""
-    data = json.loads(metrics_path.read_text())
+    try:
+        data = json.loads(metrics_path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{metrics_path}: not a metrics JSON ({error})") from error
+    if not isinstance(data, dict) or "coco" not in data.get("scores", {}) or not {"split", "beam_size"} <= data.keys():
+        raise ValueError(f"{metrics_path}: not a metrics JSON with coco-caption scores (write one with train, or evaluate --json)")
     scores = data["scores"]["coco"]
     run = metrics_path.parent
     epochs, minutes = "-", "-"

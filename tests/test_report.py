@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from sat_course.cli import main
 from sat_course.report import table
 
 
@@ -38,3 +41,13 @@ def test_the_wall_time_of_a_resumed_run_says_it_covers_the_last_command_only(tmp
     (run / "metrics_val.json").write_text(json.dumps({"split": "val", "beam_size": 3, "scores": {"coco": {"BLEU-4": 20.2}},
                                                       "wall_seconds": 1210.8, "resumed": True}))
     assert table([run / "metrics_val.json"]).splitlines()[4].endswith("| - | -/- | - | 20 (resumed) |")
+
+
+@pytest.mark.parametrize("content", ['{"a": 1}', '[1, 2]', '{"split": "val", "beam_size": 3, "scores": {"nltk": {}}}', "not json"])
+def test_a_file_that_is_not_a_metrics_json_ends_in_one_error_line(tmp_path, capsys, content):
+    path = tmp_path / "metrics.json"
+    path.write_text(content)
+    assert main(["report", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert f"{path}: not a metrics JSON" in err
