@@ -223,16 +223,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_curves(args: argparse.Namespace) -> int:
     from .curves import curves_figure, read_log
 
-    if args.budget_minutes is not None and args.x != "minutes":
-        raise ValueError("--budget-minutes marks a time: use it with --x minutes")
     logs = [read_log(Path(run)) for run in args.runs]
+    figure = curves_figure(logs, args.x, args.budget_minutes)
     for log in logs:
         best = log.best_index
         print(f"{log.name}: {len(log.epochs)} epochs in {log.minutes[-1]:.0f} training minutes; best epoch {log.epochs[best]} "
               f"(greedy validation BLEU-4 {log.val_bleu4[best]:.1f}, at {log.minutes[best]:.0f} minutes)")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    curves_figure(logs, args.x, args.budget_minutes).savefig(out, dpi=args.dpi)
+    figure.savefig(out, dpi=args.dpi)
     print(f"figure: {out}")
     return 0
 

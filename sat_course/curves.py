@@ -38,6 +38,11 @@ class RunLog:
         return [float(e) for e in self.epochs] if axis == "epoch" else self.minutes
 
 
+def cumulative_minutes(rows: list[dict[str, str]]) -> list[float]:
+    """Training minutes at the end of each epoch of log.csv's rows: its seconds and its validation's, summed."""
+    return [s / 60 for s in accumulate(float(r["seconds"]) + float(r.get("val_seconds") or 0) for r in rows)]
+
+
 def read_log(run: Path) -> RunLog:
     """The curves of a run folder (or of its log.csv), with a clear error for a missing or foreign file."""
     path = run / "log.csv" if run.is_dir() else run
@@ -48,11 +53,10 @@ def read_log(run: Path) -> RunLog:
     missing = [c for c in LOG_COLUMNS if not rows or c not in rows[0]]
     if missing:
         raise ValueError(f"{path}: no epochs logged, or no column {', '.join(missing)}")
-    seconds = [float(r["seconds"]) + float(r.get("val_seconds") or 0) for r in rows]
     return RunLog(
         name=path.parent.name,
         epochs=[int(r["epoch"]) for r in rows],
-        minutes=[s / 60 for s in accumulate(seconds)],
+        minutes=cumulative_minutes(rows),
         val_bleu4=[float(r["val_bleu4_nltk"]) for r in rows],
         train_nll=[float(r["train_nll_per_token"]) for r in rows],
     )
@@ -62,6 +66,8 @@ def curves_figure(logs: list[RunLog], x: XAxis = "epoch", budget_minutes: float 
     """Validation BLEU-4 (left) and training NLL per word (right) of every run, against ``x``."""
     if x not in ("epoch", "minutes"):
         raise ValueError(f"x must be 'epoch' or 'minutes', got {x!r}")
+    if budget_minutes is not None and x != "minutes":
+        raise ValueError("--budget-minutes marks a time: use it with --x minutes")
     figure = Figure(figsize=(11, 4), layout="constrained")
     bleu_axes, nll_axes = figure.subplots(1, 2)
     for log in logs:
@@ -74,7 +80,7 @@ def curves_figure(logs: list[RunLog], x: XAxis = "epoch", budget_minutes: float 
         axes.set_xlabel("epoch" if x == "epoch" else "training minutes")
         axes.set_title(title)
         axes.grid(alpha=0.3)
-        if budget_minutes is not None and x == "minutes":
+        if budget_minutes is not None:
             axes.axvline(budget_minutes, color="grey", linestyle="--", label=f"{budget_minutes:g}-minute budget")
     bleu_axes.legend(fontsize="small")
     return figure

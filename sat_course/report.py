@@ -6,6 +6,8 @@ import csv
 import json
 from pathlib import Path
 
+from .curves import cumulative_minutes
+
 # Table 1 of the paper, Flickr8k (VGG-19 features; BLEU from coco-caption, 0-100).
 PAPER_FLICKR8K = {"soft": {"BLEU-1": 67.0, "BLEU-2": 44.8, "BLEU-3": 29.9, "BLEU-4": 19.5, "METEOR": 18.93},
                   "hard": {"BLEU-1": 67.0, "BLEU-2": 45.7, "BLEU-3": 31.4, "BLEU-4": 21.3, "METEOR": 20.30}}
@@ -29,7 +31,7 @@ def run_row(metrics_path: Path) -> str:
         with open(run / "log.csv") as f:
             rows = list(csv.DictReader(f))
         epochs = str(len(rows))
-        minutes = f"{sum(float(r['seconds']) + float(r.get('val_seconds') or 0) for r in rows) / 60:.0f}"
+        minutes = f"{cumulative_minutes(rows)[-1]:.0f}" if rows else "0"
     wall = f"{data['wall_seconds'] / 60:.0f}" if "wall_seconds" in data else "-"
     if data.get("resumed"):
         wall += " (resumed)"
