@@ -39,6 +39,7 @@ TRAIN_HELP = {
     "val_max_images": "decode only this many validation images for model selection",
     "max_decode_steps": "longest caption decoded (tokens)",
     "checkpoint_every": "write last.pt every this many steps",
+    "keep_epochs": "also write each epoch's weights to OUT/epochs/epoch_NN.pt, to score every epoch afterwards with evaluate",
     "seed": "random seed of the run",
     "amp": "bf16 autocast on CUDA",
     "cpu_amp": "departure from the paper's fp32: bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX), 1.7x faster steps on an AVX512-BF16 EPYC",

@@ -7,6 +7,8 @@ DistributedDataParallel when started by ``torchrun``. It writes to ``out_dir``:
   epoch's end); a run killed at any moment continues from it and ends as an uninterrupted run would;
 - ``best.pt``  the model with the best validation BLEU-4 of decoded captions (never teacher-forced scores);
   with ``ema_decay`` the exponential moving average of the weights is what is validated and kept;
+- ``epochs/epoch_NN.pt``  with ``keep_epochs``, the weights at the end of epoch NN (what ``best.pt`` holds for
+  the best one), so that every epoch can be scored afterwards;
 - ``log.csv``  per epoch: the training objective, the negative log-likelihood per predicted token (words and
   ``<end>``; comparable between soft and hard attention, whose objectives are not), tokens/s and validation BLEU-4.
 """
@@ -65,6 +67,7 @@ class TrainConfig:
     val_max_images: int | None = None  # decode only the first images of the validation split (faster selection)
     max_decode_steps: int = 20
     checkpoint_every: int = 200  # steps
+    keep_epochs: bool = False  # also write each epoch's weights to epochs/epoch_NN.pt (to score every epoch afterwards)
     seed: int = 0
     amp: bool = True  # bf16 autocast on CUDA; on CPU only with cpu_amp
     max_minutes: float | None = None  # time budget: no epoch is started that would end past it
@@ -486,5 +489,7 @@ def train(
                 tqdm.write(f"epoch {row['epoch']}: objective {row['train_loss']:.3f}, NLL per token {row['train_nll_per_token']:.3f}, val BLEU-4 (nltk, beam {config.val_beam_size}) {bleu4:.2f}, {row['tokens_per_s']:.0f} tokens/s")
         if improved:
             checkpoint(out_dir / "best.pt", full=False)
+        if config.keep_epochs:
+            checkpoint(out_dir / "epochs" / f"epoch_{state.epoch:02d}.pt", full=False)
         checkpoint(last, full=True)
     return state

@@ -193,6 +193,25 @@ def test_logged_nll_per_token_is_the_teacher_forced_nll_of_the_training_captions
         assert float(next(csv.DictReader(f))["train_nll_per_token"]) == logged
 
 
+def test_kept_epoch_checkpoints_hold_each_epochs_weights(tmp_path):
+    """``keep_epochs`` writes one weights file per epoch: the best epoch's is best.pt, the last one's is last.pt."""
+    config, vocab, train_inputs, train_records, val_inputs, val_records = _small_synthetic(tmp_path)
+    seed_everything(0)
+    model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16)
+    out = tmp_path / "run"
+    state = train(model, vocab, train_inputs, train_records, val_inputs, val_records,
+                  TrainConfig(epochs=3, batch_size=16, learning_rate=2e-3, checkpoint_every=1000, val_max_images=4, patience=3,
+                              keep_epochs=True),
+                  out, device="cpu", progress=False)
+    assert sorted(p.name for p in (out / "epochs").iterdir()) == ["epoch_01.pt", "epoch_02.pt", "epoch_03.pt"]
+    weights = {n: load_checkpoint(out / "epochs" / f"epoch_{n:02d}.pt")["model"] for n in (1, 2, 3)}
+    for reference, epoch in (("best.pt", state.best_epoch), ("last.pt", 3)):
+        saved = load_checkpoint(out / reference)["model"]
+        assert all(torch.equal(saved[name], weights[epoch][name]) for name in saved), f"{reference} is epoch {epoch}'s file"
+    assert not all(torch.equal(weights[1][name], weights[3][name]) for name in weights[1]), "training moved the weights"
+    assert "optimizer" not in load_checkpoint(out / "epochs" / "epoch_01.pt"), "weights only, like best.pt"
+
+
 def test_log_csv_keeps_every_column_when_a_run_from_older_code_resumes(tmp_path):
     """Epochs logged before a column existed are written with that cell empty, not misaligned."""
     old, new = {"epoch": 1, "train_loss": -3.5}, {"epoch": 2, "train_loss": -2.0, "train_nll_per_token": 2.7}
