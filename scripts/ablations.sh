@@ -67,8 +67,9 @@
 #     not the 20-epoch cap, ends it), also decoded with the beam ranked per word, and its curves against the hour
 #     (`curves`). Its first 20 epochs are the `_epyc` run's. (The row in docs/ablations.md is this run on the AMD EPYC.)
 # 28. every epoch scored, not only the selected one: part 12's seed-1 command again, keeping each epoch's weights
-#     (--keep-epochs; on one kind of CPU the same weights as part 12's run), each epoch decoded with beam 3 and scored
-#     by coco-caption, and scripts/epoch_scores.py's table and figure of them against the greedy selection score.
+#     (--keep-epochs; on one kind of CPU the same weights as part 12's run), each epoch decoded with beam 3, ranked in
+#     total and per word, and scored by coco-caption, and scripts/epoch_scores.py's tables and figure of them against
+#     the greedy selection score.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -180,5 +181,7 @@ run=flickr8k_hard_288_ecp075_keep_seed1
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 --keep-epochs --out runs/$run
 for weights in runs/$run/epochs/epoch_??.pt; do
   .venv/bin/python -m sat_course evaluate $weights --split val --beam-size 3 --bootstrap 0 --json ${weights%.pt}_val.json
+  .venv/bin/python -m sat_course evaluate $weights --split val --beam-size 3 --length-normalise --bootstrap 0 --json ${weights%.pt}_val_perword.json
 done
-.venv/bin/python scripts/epoch_scores.py runs/$run --out docs/figures/hard_epoch_scores.png
+.venv/bin/python scripts/epoch_scores.py runs/$run --out docs/figures/hard_epoch_scores.png --paper hard
+.venv/bin/python scripts/epoch_scores.py runs/$run --suffix val_perword

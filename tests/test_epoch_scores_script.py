@@ -6,6 +6,8 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+
 from scripts import epoch_scores
 
 # Greedy selection BLEU-4 10, 12, 11 picks epoch 2; coco BLEU-4 15, 17, 19 is highest at epoch 3.
@@ -31,15 +33,22 @@ def _run_folder(tmp_path: Path, beams: tuple[int, ...] = (3, 3, 3)) -> Path:
 
 def test_prints_each_epoch_the_epoch_each_score_picks_and_their_correlation(tmp_path, capsys):
     run = _run_folder(tmp_path)
-    assert epoch_scores.main([str(run), "--out", str(tmp_path / "scores.png")]) == 0
+    assert epoch_scores.main([str(run), "--out", str(tmp_path / "scores.png"), "--paper", "hard"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "| epoch | greedy BLEU-4 (nltk) | BLEU-4 (beam 3) | METEOR (beam 3) | CIDEr (beam 3) |"
     assert out[2:5] == ["| 1 | 10.0 | 15.0 | 18.0 | 40.0 |", "| 2 (selected) | 12.0 | 17.0 | 19.5 | 44.0 |",
                         "| 3 | 11.0 | 19.0 | 19.0 | 42.0 |"]
     assert out[5] == "highest BLEU-4: epoch 3 (19.0); the selected epoch 2: 17.0"
     assert out[6] == "highest METEOR: epoch 2 (19.5); the selected epoch 2: 19.5"
-    assert out[8] == "correlation over 3 epochs of greedy BLEU-4 (nltk) with beam 3 BLEU-4 (coco): 0.50"
+    assert out[8:] == ["correlation over epochs 1-3 of greedy BLEU-4 (nltk) with beam 3 BLEU-4 (coco): 0.50", "figure: " + str(tmp_path / "scores.png")]
     assert (tmp_path / "scores.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_correlation_over_a_span_of_epochs():
+    greedy = {1: 1.0, 2: 2.0, 3: 3.0, 4: 4.0}
+    scored = {e: {"BLEU-4": b} for e, b in zip(greedy, (9.0, 5.0, 6.0, 7.0))}
+    assert epoch_scores.correlation(greedy, scored, [2, 3, 4]) == pytest.approx(1.0)
+    assert epoch_scores.correlation(greedy, scored, [1, 2, 3]) < 0  # 9, 5, 6 falls as 1, 2, 3 rises
 
 
 def test_refuses_epochs_decoded_differently_or_none_scored(tmp_path, capsys):
@@ -50,3 +59,5 @@ def test_refuses_epochs_decoded_differently_or_none_scored(tmp_path, capsys):
         path.unlink()
     assert epoch_scores.main([str(run)]) == 2
     assert "no epoch_NN_val.json" in capsys.readouterr().err
+    assert epoch_scores.main([str(run), "--suffix", "val_perword"]) == 2
+    assert "no epoch_NN_val_perword.json" in capsys.readouterr().err
