@@ -69,7 +69,8 @@
 # 28. every epoch scored, not only the selected one: part 12's seed-1 command again, keeping each epoch's weights
 #     (--keep-epochs; on one kind of CPU the same weights as part 12's run), each epoch decoded with beam 3, ranked in
 #     total and per word, and scored by coco-caption, and scripts/epoch_scores.py's tables and figure of them against
-#     the greedy selection score.
+#     the greedy selection score; and the uniform average of the last 5 and the last 10 epochs' weights
+#     (scripts/average_epochs.py), scored likewise.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -185,3 +186,8 @@ for weights in runs/$run/epochs/epoch_??.pt; do
 done
 .venv/bin/python scripts/epoch_scores.py runs/$run --out docs/figures/hard_epoch_scores.png --paper hard
 .venv/bin/python scripts/epoch_scores.py runs/$run --suffix val_perword
+for first in 16 11; do
+  .venv/bin/python scripts/average_epochs.py runs/$run $first 20 --out runs/$run/average_${first}_20.pt
+  .venv/bin/python -m sat_course evaluate runs/$run/average_${first}_20.pt --split val --beam-size 3 --json runs/$run/average_${first}_20_val.json
+  .venv/bin/python -m sat_course evaluate runs/$run/average_${first}_20.pt --split val --beam-size 3 --length-normalise --bootstrap 0 --json runs/$run/average_${first}_20_val_perword.json
+done
