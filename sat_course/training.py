@@ -318,6 +318,11 @@ def validation_bleu4(model: CaptionModel, vocab: Vocabulary, inputs: ModelInputs
     return nltk_bleu([r.captions for r in records[:n]], hypotheses)["BLEU-4"]
 
 
+def kept_epoch_path(out_dir: str | Path, epoch: int) -> Path:
+    """Where ``keep_epochs`` writes the weights at the end of ``epoch`` (1-based)."""
+    return Path(out_dir) / "epochs" / f"epoch_{epoch:02d}.pt"
+
+
 def _write_log(path: Path, history: list[dict[str, Any]]) -> None:
     """Write ``log.csv`` from the whole history, every column any epoch has (older runs lack some)."""
     columns = list(dict.fromkeys(key for row in history for key in row))
@@ -490,6 +495,6 @@ def train(
         if improved:
             checkpoint(out_dir / "best.pt", full=False)
         if config.keep_epochs:
-            checkpoint(out_dir / "epochs" / f"epoch_{state.epoch:02d}.pt", full=False)
+            checkpoint(kept_epoch_path(out_dir, state.epoch), full=False)
         checkpoint(last, full=True)
     return state

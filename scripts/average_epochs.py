@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from sat_course.checkpoint import load_checkpoint, save_atomic
+from sat_course.training import kept_epoch_path
 
 
 def average_checkpoints(paths: list[Path]) -> dict:
@@ -44,12 +45,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("last", type=int, help="last epoch averaged (included)")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint to write")
     args = parser.parse_args(argv)
-    paths = [args.run / "epochs" / f"epoch_{epoch:02d}.pt" for epoch in range(args.first, args.last + 1)]
+    paths = [kept_epoch_path(args.run, epoch) for epoch in range(args.first, args.last + 1)]
     try:
         missing = [str(p) for p in paths if not p.is_file()]
-        if missing or not paths:
-            raise ValueError(f"no kept weights for epochs {args.first}-{args.last}: {', '.join(missing) or 'an empty range'} "
-                             "(train with --keep-epochs)")
+        if missing:
+            raise ValueError(f"no kept weights for epochs {args.first}-{args.last}: {', '.join(missing)} (train with --keep-epochs)")
         save_atomic(average_checkpoints(paths), args.out)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"| epoch | greedy BLEU-4 (nltk) | " + " | ".join(f"{name} ({decoding})" for name in SCORES) + " |")
+    print("| epoch | greedy BLEU-4 (nltk) | " + " | ".join(f"{name} ({decoding})" for name in SCORES) + " |")
     print("|---" * (len(SCORES) + 2) + "|")
     for epoch in sorted(scored):
         mark = " (selected)" if epoch == selected else ""

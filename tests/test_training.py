@@ -21,7 +21,8 @@ from sat_course.checkpoint import load_checkpoint
 from sat_course.data import CaptionPairs, ModelInputs, length_batches
 from sat_course.datasets.synthetic import COLOURS, SHAPES
 from sat_course.encoders import EncoderSpec
-from sat_course.training import TrainConfig, TrainState, _write_log, expected_context_share, learning_rate_at, seed_everything, train
+from sat_course.training import (TrainConfig, TrainState, _write_log, expected_context_share, kept_epoch_path, learning_rate_at,
+                                 seed_everything, train)
 
 TINY = ["--dataset", "synthetic", "--encoder", "small_cnn", "--synthetic-sizes", "160", "24", "8", "--embed-dim", "16", "--hidden-dim", "24",
         "--attention-dim", "16", "--batch-size", "16", "--epochs", "2", "--checkpoint-every", "2", "--val-max-images", "8",
@@ -204,7 +205,7 @@ def test_kept_epoch_checkpoints_hold_each_epochs_weights(tmp_path):
                               keep_epochs=True),
                   out, device="cpu", progress=False)
     assert sorted(p.name for p in (out / "epochs").iterdir()) == ["epoch_01.pt", "epoch_02.pt", "epoch_03.pt"]
-    weights = {n: load_checkpoint(out / "epochs" / f"epoch_{n:02d}.pt")["model"] for n in (1, 2, 3)}
+    weights = {n: load_checkpoint(kept_epoch_path(out, n))["model"] for n in (1, 2, 3)}
     for reference, epoch in (("best.pt", state.best_epoch), ("last.pt", 3)):
         saved = load_checkpoint(out / reference)["model"]
         assert all(torch.equal(saved[name], weights[epoch][name]) for name in saved), f"{reference} is epoch {epoch}'s file"
