@@ -217,7 +217,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import table
 
-    print(table([Path(p) for p in args.metrics]))
+    print(table([Path(p) for p in args.metrics], mean=args.mean))
     return 0
 
 
@@ -292,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="the results table (markdown) from metrics JSON files of runs")
     p.add_argument("metrics", nargs="+", help="metrics_val.json files written by train or evaluate --json")
+    p.add_argument("--mean", action="store_true", help="end with the runs' mean and range (runs scored alike, e.g. one command's seeds)")
     p.set_defaults(run=cmd_report)
 
     p = sub.add_parser("curves", help="plot runs' validation BLEU-4 and training loss per epoch from their log.csv")

@@ -51,3 +51,38 @@ def test_a_file_that_is_not_a_metrics_json_ends_in_one_error_line(tmp_path, caps
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
     assert f"{path}: not a metrics JSON" in err
+
+
+def _write_run(tmp_path, name, seed, scores, beam_size=3, split="val", **extra):
+    run = tmp_path / name
+    run.mkdir()
+    (run / "metrics_val.json").write_text(json.dumps({"split": split, "beam_size": beam_size, "seed": seed,
+                                                      "scores": {"coco": scores}, **extra}))
+    return run / "metrics_val.json"
+
+
+def test_mean_ends_the_table_with_the_runs_mean_and_range(tmp_path):
+    paths = [_write_run(tmp_path, "a", 0, {"BLEU-4": 21.0, "METEOR": 19.4, "CIDEr": 49.4}),
+             _write_run(tmp_path, "b", 1, {"BLEU-4": 21.7, "METEOR": 19.5, "CIDEr": 47.6}),
+             _write_run(tmp_path, "c", 2, {"BLEU-4": 20.0, "METEOR": 19.0})]
+    lines = table(paths, mean=True).splitlines()
+    assert len(lines) == 2 + 2 + 3 + 2
+    # BLEU-4 (21.0 + 21.7 + 20.0) / 3 = 20.9; METEOR 57.9 / 3 = 19.3; CIDEr is missing from run c
+    assert lines[-2] == "| mean of 3 runs | val | 3 | - | - | - | 20.90 | 19.30 | - | - | 0, 1, 2 | - | - | - |"
+    assert lines[-1] == "| range of 3 runs | val | 3 | - | - | - | 20.0-21.7 | 19.0-19.5 | - | - | 0, 1, 2 | - | - | - |"
+    assert all(line.count("|") == lines[0].count("|") for line in lines)
+    assert "mean of" not in table(paths)
+
+
+@pytest.mark.parametrize("other", [{"beam_size": 5}, {"split": "test"}, {"length_normalised": True}])
+def test_mean_refuses_runs_scored_differently_in_one_error_line(tmp_path, capsys, other):
+    first = _write_run(tmp_path, "a", 0, {"BLEU-4": 21.0})
+    second = _write_run(tmp_path, "b", 1, {"BLEU-4": 20.0}, **{"beam_size": 3, "split": "val", **other})
+    assert main(["report", "--mean", str(first), str(second)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --mean needs runs scored alike") and err.count("\n") == 1
+
+
+def test_mean_of_one_run_is_refused(tmp_path, capsys):
+    assert main(["report", "--mean", str(_write_run(tmp_path, "a", 0, {"BLEU-4": 21.0}))]) == 2
+    assert "at least two runs" in capsys.readouterr().err
