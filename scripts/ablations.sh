@@ -71,6 +71,8 @@
 #     total and per word, and scored by coco-caption, and scripts/epoch_scores.py's tables and figure of them against
 #     the greedy selection score; and the uniform average of the last 5 and the last 10 epochs' weights
 #     (scripts/average_epochs.py), scored likewise.
+# 29. the README's soft command with seeds 2 and 3 (a later session, on the AMD EPYC), and the table of the four soft
+#     seeds on the 9x9 grid with their mean and range (`report --mean`; seeds 0 and 1 are parts 7-8 and 10).
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -191,3 +193,7 @@ for first in 16 11; do
   .venv/bin/python -m sat_course evaluate runs/$run/average_${first}_20.pt --split val --beam-size 3 --json runs/$run/average_${first}_20_val.json
   .venv/bin/python -m sat_course evaluate runs/$run/average_${first}_20.pt --split val --beam-size 3 --length-normalise --bootstrap 0 --json runs/$run/average_${first}_20_val_perword.json
 done
+for seed in 2 3; do
+  .venv/bin/python -m sat_course train --dataset flickr8k --attention soft --input-size 288 --seed $seed --cpu-amp --max-minutes 50 --out runs/flickr8k_soft_288_seed$seed
+done
+.venv/bin/python -m sat_course report runs/flickr8k_soft_288_seed{0,1,2,3}/metrics_val.json --mean
