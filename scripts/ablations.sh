@@ -72,7 +72,8 @@
 #     the greedy selection score; and the uniform average of the last 5 and the last 10 epochs' weights
 #     (scripts/average_epochs.py), scored likewise.
 # 29. the README's soft command with seeds 2 and 3 (a later session, on the AMD EPYC), and the table of the four soft
-#     seeds on the 9x9 grid with their mean and range (`report --mean`; seeds 0 and 1 are parts 7-8 and 10).
+#     seeds on the 9x9 grid with their mean and range (`report --mean`; seeds 0 and 1 are parts 7-8 and 10); seed 2
+#     also decoded with the beam ranked per word.
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -196,4 +197,5 @@ done
 for seed in 2 3; do
   .venv/bin/python -m sat_course train --dataset flickr8k --attention soft --input-size 288 --seed $seed --cpu-amp --max-minutes 50 --out runs/flickr8k_soft_288_seed$seed
 done
+.venv/bin/python -m sat_course evaluate runs/flickr8k_soft_288_seed2/best.pt --split val --beam-size 3 --length-normalise --bootstrap 0 --json runs/flickr8k_soft_288_seed2/metrics_val_perword.json
 .venv/bin/python -m sat_course report runs/flickr8k_soft_288_seed{0,1,2,3}/metrics_val.json --mean
