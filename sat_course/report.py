@@ -29,11 +29,11 @@ def _beam(data: dict) -> str:
     return f"{data['beam_size']} per word" if data.get("length_normalised") else str(data["beam_size"])
 
 
-def run_row(metrics_path: Path) -> str:
-    """One table row: the coco-caption scores of a run, with its split, beam, seed and epochs; training minutes
-    (epochs and their validation, from log.csv) and wall minutes (the whole train command: features, training and
-    the final scoring; of the last command only, marked "resumed", when the run was continued from a checkpoint)."""
-    data = read_metrics(metrics_path)
+def run_row(metrics_path: Path, data: dict) -> str:
+    """One table row: the coco-caption scores of a run (``data``, read from ``metrics_path``), with its split, beam, seed
+    and epochs; training minutes (epochs and their validation, from log.csv) and wall minutes (the whole train command:
+    features, training and the final scoring; of the last command only, marked "resumed", when the run was continued
+    from a checkpoint)."""
     scores = data["scores"]["coco"]
     run = metrics_path.parent
     epochs, minutes = "-", "-"
@@ -50,10 +50,9 @@ def run_row(metrics_path: Path) -> str:
             + f" | {data.get('seed', '-')} | {data.get('best_epoch', '-')}/{epochs} | {minutes} | {wall} |")
 
 
-def summary_rows(metrics_files: list[Path]) -> list[str]:
+def summary_rows(runs: list[dict]) -> list[str]:
     """Two rows over runs scored alike (same split, beam and ranking), e.g. the seeds of one command: the mean of each
     score, to two decimals, and its range (lowest-highest); a score missing from any run is left out ("-")."""
-    runs = [read_metrics(p) for p in metrics_files]
     if len(runs) < 2:
         raise ValueError("--mean needs the metrics of at least two runs")
     settings = {(d["split"], _beam(d)) for d in runs}
@@ -65,8 +64,8 @@ def summary_rows(metrics_files: list[Path]) -> list[str]:
     means = [f"{sum(v) / len(v):.2f}" if None not in v else "-" for v in columns]
     ranges = [f"{min(v):.1f}-{max(v):.1f}" if None not in v else "-" for v in columns]
     seeds = ", ".join(str(d.get("seed", "?")) for d in runs)
-    return [f"| mean of {len(runs)} runs | {split} | {beam} | " + " | ".join(means) + f" | {seeds} | - | - | - |",
-            f"| range of {len(runs)} runs | {split} | {beam} | " + " | ".join(ranges) + f" | {seeds} | - | - | - |"]
+    return [f"| {label} of {len(runs)} runs | {split} | {beam} | " + " | ".join(cells) + f" | {seeds} | - | - | - |"
+            for label, cells in (("mean", means), ("range", ranges))]
 
 
 def table(metrics_files: list[Path], mean: bool = False) -> str:
@@ -75,5 +74,6 @@ def table(metrics_files: list[Path], mean: bool = False) -> str:
               "|---" * (len(COLUMNS) + 7) + "|"]
     paper = [f"| paper, {kind} (VGG-19) | test | ? | " + " | ".join(f"{PAPER_FLICKR8K[kind][m]:.1f}" if m in PAPER_FLICKR8K[kind] else "-" for m in COLUMNS)
              + " | - | - | - | - |" for kind in ("soft", "hard")]
-    summary = summary_rows(metrics_files) if mean else []
-    return "\n".join(header + paper + [run_row(p) for p in metrics_files] + summary)
+    runs = [read_metrics(p) for p in metrics_files]
+    summary = summary_rows(runs) if mean else []
+    return "\n".join(header + paper + [run_row(p, data) for p, data in zip(metrics_files, runs)] + summary)
