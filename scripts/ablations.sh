@@ -40,7 +40,9 @@
 #     the setting of part 12's seed 1, also decoded with the beam ranked per word, and at part 10's soft seed-1 command.
 # 19. hard attention started as soft attention: the expected-context share annealed from 1 in epoch 1 to 0.75 from
 #     epoch 6 on (--expected-context-start 1 --expected-context-anneal-epochs 5) at the setting of part 12's seed 1,
-#     also decoded with the beam ranked per word.
+#     also decoded with the beam ranked per word. (The `_epyc` rows in the README and docs/ablations.md are this
+#     command run on the AMD EPYC in a later session, into `flickr8k_hard_288_ecp1to075_seed1_epyc`, where the budget
+#     fitted 18 epochs instead of the slow day's 9.)
 # 20. the expected context drawn for each caption instead of once per minibatch (--expected-context-per-caption) at the
 #     setting of part 12's seed 1 and at the paper's share 0.5, seed 1; both also decoded with the beam ranked per word.
 # 21. the README's hard command with seeds 3 and 4, to pair with part 12's seeds 3 and 4 at the paper's share 0.5; also
