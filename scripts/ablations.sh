@@ -77,7 +77,8 @@
 #     seeds on the 9x9 grid with their mean and range (`report --mean`; seeds 0 and 1 are parts 7-8 and 10); seed 2
 #     also decoded with the beam ranked per word.
 # 30. a sixth seed of part 12's 3-of-4 command, seed 5 (a later session, on the AMD EPYC), also decoded with the beam
-#     ranked per word.
+#     ranked per word, and the table of the six seeds of that command with their mean and range (`report --mean`; seed
+#     3 is part 12's command on the AMD EPYC, the README's `_seed3_epyc` run).
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -206,3 +207,4 @@ done
 run=flickr8k_hard_288_ecp075_seed5
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 5 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 --out runs/$run
 .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
+.venv/bin/python -m sat_course report runs/flickr8k_hard_288_ecp075_seed{0,1,2,4,5}/metrics_val.json runs/flickr8k_hard_288_ecp075_seed3_epyc/metrics_val.json --mean
