@@ -1,7 +1,7 @@
 #!/bin/bash
 # Reproduces the ablations (summed up in the README, in detail in docs/ablations.md) and the README's second results
 # table (the 7x7 grid, 224 px); the first table comes from the README's Flickr8k commands (9x9 grid, 288 px) with
-# seeds 0, 1 and 2 (and soft seed 3, part 29; hard seeds 3 and 4, part 21, and 5, part 31).
+# seeds 0, 1 and 2 (and soft seed 3, part 29; hard seeds 3 and 4, part 21; both models' seed 5, part 31).
 #  0. the 7x7-grid runs of seed 0 that the ablations start from;
 #  1. beam size, on the Flickr8k soft and hard models (dev split, coco-caption);
 #  2. grid resolution: MobileNetV2's 14x14x576 `expand14` layer (the paper's 14x14 grid) against the 7x7x1280 `last`
@@ -80,8 +80,9 @@
 #     ranked per word, and the table of the six seeds of that command with their mean and range (`report --mean`; seed
 #     3 is part 12's command on the AMD EPYC, the README's `_seed3_epyc` run).
 # 31. the README's hard command with seed 5 (a later session, on the AMD EPYC), to pair with part 30's seed 5 at the
-#     paper's share 0.5, also decoded with the beam ranked per word; and the tables of the six seeds of both settings
-#     with their means and ranges (`report --mean`; seeds 0-2 are parts 8-10, 3 and 4 part 21).
+#     paper's share 0.5, and its soft command with seed 5, each also decoded with the beam ranked per word; and the
+#     tables of the six hard seeds of both settings and the five soft seeds with their means and ranges (`report
+#     --mean`; hard seeds 0-2 are parts 8-10, 3 and 4 part 21; soft seeds 0-3 parts 7-10 and 29).
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -214,5 +215,9 @@ run=flickr8k_hard_288_ecp075_seed5
 run=flickr8k_hard_288_seed5
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 5 --cpu-amp --max-minutes 50 --patience 10 --out runs/$run
 .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --bootstrap 0 --json runs/$run/metrics_val_perword.json
+run=flickr8k_soft_288_seed5
+.venv/bin/python -m sat_course train --dataset flickr8k --attention soft --input-size 288 --seed 5 --cpu-amp --max-minutes 50 --out runs/$run
+.venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --bootstrap 0 --json runs/$run/metrics_val_perword.json
+.venv/bin/python -m sat_course report runs/flickr8k_soft_288_seed{0,1,2,3,5}/metrics_val.json --mean
 .venv/bin/python -m sat_course report runs/flickr8k_hard_288_seed{0,1,2,3,4,5}/metrics_val.json --mean
 .venv/bin/python -m sat_course report runs/flickr8k_hard_288_ecp075_seed{0,1,2,4,5}/metrics_val.json runs/flickr8k_hard_288_ecp075_seed3_epyc/metrics_val.json --mean
