@@ -81,8 +81,9 @@
 #     3 is part 12's command on the AMD EPYC, the README's `_seed3_epyc` run).
 # 31. the README's hard command with seed 5 (a later session, on the AMD EPYC), to pair with part 30's seed 5 at the
 #     paper's share 0.5, and its soft command with seed 5, each also decoded with the beam ranked per word; and the
-#     tables of the six hard seeds of both settings and the five soft seeds with their means and ranges (`report
-#     --mean`; hard seeds 0-2 are parts 8-10, 3 and 4 part 21; soft seeds 0-3 parts 7-10 and 29).
+#     tables of the five soft seeds and of the six hard seeds at the paper's share with their means and ranges
+#     (`report --mean`; soft seeds 0-3 are parts 7-10 and 29, hard seeds 0-2 parts 8-10, 3 and 4 part 21; the six at
+#     3 of 4 are part 30's table).
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -220,4 +221,3 @@ run=flickr8k_soft_288_seed5
 .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --bootstrap 0 --json runs/$run/metrics_val_perword.json
 .venv/bin/python -m sat_course report runs/flickr8k_soft_288_seed{0,1,2,3,5}/metrics_val.json --mean
 .venv/bin/python -m sat_course report runs/flickr8k_hard_288_seed{0,1,2,3,4,5}/metrics_val.json --mean
-.venv/bin/python -m sat_course report runs/flickr8k_hard_288_ecp075_seed{0,1,2,4,5}/metrics_val.json runs/flickr8k_hard_288_ecp075_seed3_epyc/metrics_val.json --mean
