@@ -34,6 +34,7 @@ TRAIN_HELP = {
     "entropy_weight": "lambda_e: weight of the attention entropy bonus for hard attention (eq. 12)",
     "baseline_decay": "decay of the moving-average baseline of hard attention",
     "expected_context_prob": "hard attention: probability that a minibatch uses the expected context",
+    "location_samples": "hard attention: N of eq. 11, sequences of locations sampled for each caption of a sampled minibatch (the authors' code: 1); a sampled step costs about N times as much",
     "patience": "epochs without a better validation BLEU-4 before early stopping",
     "val_beam_size": "beam size of the validation decoding used for model selection",
     "val_max_images": "decode only this many validation images for model selection",
@@ -54,6 +55,7 @@ TRAIN_HELP = {
     "expected_context_start": "departure from the paper: hard attention's expected-context share in the first epoch, falling linearly to --expected-context-prob over --expected-context-anneal-epochs (1: begin as soft attention)",
     "expected_context_anneal_epochs": "epochs over which --expected-context-start falls to --expected-context-prob",
     "expected_context_per_caption": "hard attention: draw the expected context for each caption (the paper's 'for a given image', section 4.1) instead of once per minibatch (the authors' code)",
+    "leave_one_out_baseline": "departure from the paper: with --location-samples of 2 or more, each sample's REINFORCE baseline is the mean reward of its caption's other samples, not the moving average",
     "flip_probability": "departure from the paper: flip augmentation, training on the features of the mirrored image with this probability (extracts them once)",
 }
 # What a TrainConfig default of None means, for --help.

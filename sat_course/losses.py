@@ -46,6 +46,21 @@ def reinforce_surrogate(
     return -(log_likelihood + reinforce_weight * advantage * log_p_sequence + entropy_weight * entropy)
 
 
+def leave_one_out_baseline(rewards: Tensor, samples: int) -> Tensor:
+    """Each sample's baseline: the mean reward of the other ``samples - 1`` samples of its caption.
+
+    ``rewards`` holds each caption's samples side by side (``repeat_interleave`` order). A departure from the
+    paper's moving average (section 4.1): the other samples were drawn independently of this one, so the
+    estimator stays unbiased, and their mean follows each image and caption, where one moving number cannot.
+    """
+    if samples < 2:
+        raise ValueError(f"a leave-one-out baseline needs at least 2 samples per caption, got {samples}")
+    if rewards.numel() % samples:
+        raise ValueError(f"{rewards.numel()} rewards do not split into groups of {samples} samples")
+    groups = rewards.view(-1, samples)
+    return ((groups.sum(1, keepdim=True) - groups) / (samples - 1)).view(-1)
+
+
 class MovingAverageBaseline:
     """``b_k = decay * b_{k-1} + (1 - decay) * mean log p(y | s, a)`` (section 4.1, with decay 0.9).
 

@@ -37,7 +37,9 @@ from tqdm.auto import tqdm
 from .checkpoint import load_checkpoint, model_state, restore_rng_states, rng_states, save_atomic
 from .data import CaptionPairs, ModelInputs, length_batches
 from .decoding import Caption, decode
-from .losses import MovingAverageBaseline, caption_log_likelihood, doubly_stochastic_penalty, reinforce_surrogate
+from .losses import (
+    MovingAverageBaseline, caption_log_likelihood, doubly_stochastic_penalty, leave_one_out_baseline, reinforce_surrogate,
+)
 from .metrics import nltk_bleu
 from .model import CaptionModel
 from .records import CaptionedImage
@@ -62,6 +64,7 @@ class TrainConfig:
     entropy_weight: float = 0.002  # lambda_e of eq. 12
     baseline_decay: float = 0.9
     expected_context_prob: float = 0.5  # hard attention: minibatches that use the expected context (section 4.1)
+    location_samples: int = 1  # hard attention: N of eq. 11, location sequences sampled per caption (the authors' code: 1)
     patience: int = 5  # epochs without a better validation BLEU-4 before stopping
     val_beam_size: int = 1
     val_max_images: int | None = None  # decode only the first images of the validation split (faster selection)
@@ -84,6 +87,7 @@ class TrainConfig:
     expected_context_start: float | None = None  # hard attention: the expected-context share of epoch 1, annealed (expected_context_share)
     expected_context_anneal_epochs: int = 5  # epochs over which that share falls linearly to expected_context_prob
     expected_context_per_caption: bool = False  # hard attention: draw the expected context per caption, not per minibatch
+    leave_one_out_baseline: bool = False  # hard attention, N > 1: a sample's baseline is the mean reward of its caption's other samples
 
     def __post_init__(self) -> None:
         """Refuse values no run can use before any work starts (the command line prints the message)."""
@@ -95,6 +99,8 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be one of {', '.join(get_args(LearningRateSchedule))}, got {self.lr_schedule!r}")
         if self.lr_schedule == "cosine" and self.lr_decay is not None:
             raise ValueError("lr_decay and the cosine lr_schedule are two schedules: choose one")
+        if self.leave_one_out_baseline and self.location_samples < 2:
+            raise ValueError("leave_one_out_baseline needs location_samples of at least 2: the other samples are the baseline")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -104,7 +110,7 @@ class TrainConfig:
 TRAIN_CONFIG_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
     **dict.fromkeys(
         ("epochs", "batch_size", "patience", "val_beam_size", "val_max_images", "max_decode_steps", "checkpoint_every",
-         "expected_context_anneal_epochs"),
+         "expected_context_anneal_epochs", "location_samples"),
         (lambda v: v >= 1, "at least 1"),
     ),
     **dict.fromkeys(("learning_rate", "max_minutes", "grad_clip"), (lambda v: v > 0, "positive")),
@@ -255,14 +261,23 @@ def batch_loss(
 
     soft: ``-log p(y|a) + lambda sum_i (1 - sum_t alpha_ti)^2`` (eq. 14).
     hard: the REINFORCE surrogate of eq. 12, or, for the captions that use the expected context, the
-    soft objective with the entropy term.
+    soft objective with the entropy term. With ``config.location_samples`` N > 1, a sampled minibatch holds
+    each caption N times, each with its own draw of locations, and the mean over them is eq. 11's
+    ``1/N sum_n``; the log-likelihoods returned are then each caption's mean over its N samples.
     """
-    targets, mask = tokens[:, 1:], (tokens[:, 1:] != Vocabulary.pad_id).float()
     per_caption_flags = isinstance(use_expected_context, torch.Tensor)
     if attention == "soft" or (not per_caption_flags and use_expected_context):
         mode, expected_rows = "expected", None
     else:
         mode, expected_rows = "sample", use_expected_context if per_caption_flags else None
+    samples = config.location_samples if mode == "sample" else 1
+    if samples > 1:
+        inputs, tokens = inputs.repeat_interleave(samples, 0), tokens.repeat_interleave(samples, 0)
+        if isinstance(baseline, torch.Tensor):
+            baseline = baseline.repeat_interleave(samples)
+        if expected_rows is not None:
+            expected_rows = expected_rows.repeat_interleave(samples)
+    targets, mask = tokens[:, 1:], (tokens[:, 1:] != Vocabulary.pad_id).float()
     out = model(inputs, tokens, context_mode=mode, expected_rows=expected_rows)
     logits = out.logits.float()
     log_lik = caption_log_likelihood(logits, targets, mask)
@@ -275,6 +290,8 @@ def batch_loss(
     if attention == "hard":
         per_caption = per_caption - config.entropy_weight * (out.entropies.float() * mask).sum(1)
     if mode == "sample":
+        if config.leave_one_out_baseline:
+            baseline = leave_one_out_baseline(log_lik.detach(), samples)
         sampled = reinforce_surrogate(
             log_lik, out.log_p_locations.float(), out.entropies.float(), mask, baseline,
             config.reinforce_weight, config.entropy_weight, config.reward_per_word,
@@ -282,7 +299,7 @@ def batch_loss(
         per_caption = sampled if expected_rows is None else torch.where(expected_rows, per_caption, sampled)
     if config.doubly_stochastic:
         per_caption = per_caption + config.doubly_stochastic * doubly_stochastic_penalty(out.alphas.float(), mask)
-    return per_caption.mean(), log_lik.detach()
+    return per_caption.mean(), log_lik.detach().view(-1, samples).mean(1)
 
 
 @torch.no_grad()

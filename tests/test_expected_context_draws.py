@@ -68,3 +68,26 @@ def test_all_flags_alike_match_the_flag_for_the_whole_minibatch():
         assert per_caption[0] == pytest.approx(whole[0], rel=1e-6)
         assert all(torch.allclose(g, h, rtol=1e-5, atol=1e-7) for g, h in zip(per_caption[1], whole[1]))
     assert _loss_and_grads(model, features, tokens, True)[0] != pytest.approx(_loss_and_grads(model, features, tokens, False)[0])
+
+
+def test_n_location_samples_average_over_the_samples():
+    """Known values (``TrainConfig.location_samples``, eq. 11's N): where every location holds the same annotation
+    vector, every sequence of locations gives the same log p(y|s,a) and log p(s) = -T log L, so N samples of each
+    caption give the one-sample loss and log-likelihoods (the 1/N of eq. 11, not a sum), and each sample's
+    leave-one-out advantage is 0, which leaves the expected-context loss, with per-caption flags too."""
+    model = _model()
+    features = torch.randn(SMALL.batch_size, 1, SMALL.feature_dim).expand(-1, SMALL.locations, -1)
+    tokens = _captions()
+    per_caption_baseline = torch.linspace(-25.0, -15.0, SMALL.batch_size)
+    for baseline, flags in ((BASELINE, False), (per_caption_baseline, False), (per_caption_baseline, FLAGS)):
+        one, log_lik_one = batch_loss(model, features, tokens, TrainConfig(), "hard", baseline, flags)
+        three, log_lik_three = batch_loss(model, features, tokens, TrainConfig(location_samples=3), "hard", baseline, flags)
+        assert three.item() == pytest.approx(one.item(), rel=1e-5)
+        assert log_lik_three.shape == (SMALL.batch_size,)
+        torch.testing.assert_close(log_lik_three, log_lik_one)
+    expected, _ = batch_loss(model, features, tokens, TrainConfig(), "hard", BASELINE, True)
+    assert one.item() != pytest.approx(expected.item(), rel=1e-3)  # the REINFORCE term is there without leave-one-out
+    leave_one_out = TrainConfig(location_samples=3, leave_one_out_baseline=True)
+    for flags in (False, FLAGS):
+        loss, _ = batch_loss(model, features, tokens, leave_one_out, "hard", BASELINE, flags)
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-5)

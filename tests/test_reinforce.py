@@ -1,12 +1,14 @@
 """Hard attention's REINFORCE estimator against the exact gradient, found by enumerating every location sequence."""
 
+import copy
 import itertools
 
 import pytest
 import torch
 
-from sat_course.losses import MovingAverageBaseline, caption_log_likelihood, reinforce_surrogate
-from sat_course.model import AttentionDecoder, DecoderConfig
+from sat_course.losses import MovingAverageBaseline, caption_log_likelihood, leave_one_out_baseline, reinforce_surrogate
+from sat_course.model import AttentionDecoder, CaptionModel, DecoderConfig
+from sat_course.training import TrainConfig, batch_loss
 
 L, STEPS = 3, 3
 
@@ -134,6 +136,57 @@ def test_a_per_token_baseline_lowers_the_variance_across_caption_lengths(problem
         assert z.max() < 4.5, f"{name}: worst z-score {z.max():.2f}"
         variances[name] = float(estimates.var(0).sum())
     assert variances["per token"] < 0.5 * variances["paper"], variances
+
+
+def batch_loss_estimates(decoder, a, captions, config, baseline, groups, seed):
+    """Minus the gradient of ``batch_loss`` on sampled locations, once per minibatch of ``captions`` (padded rows).
+
+    In float32, as training runs (cached features are read as float32)."""
+    model = CaptionModel(copy.deepcopy(decoder).float())
+    torch.manual_seed(seed)
+    estimates = []
+    for _ in range(groups):
+        loss, _ = batch_loss(model, a.expand(len(captions), -1, -1), captions, config, "hard", baseline, False)
+        estimates.append(-torch.cat([g.flatten() for g in torch.autograd.grad(loss, _params(model.decoder))]))
+    return torch.stack(estimates).double()
+
+
+def test_n_samples_with_a_leave_one_out_baseline_are_unbiased_and_beat_the_single_baseline(problem):
+    """Eq. 11 with N = 2 location sequences per caption, each the other's baseline, through the training loss.
+
+    A minibatch of short and long captions: its expected gradient is the mean of their exact gradients. The
+    paper's one baseline (N = 1, at its moving average's resting point) and the leave-one-out baseline (the same
+    number of sampled sequences) both leave it unbiased; the leave-one-out one follows each caption, so it varies less.
+    """
+    decoder, a, _ = problem
+    short, long = [1, 4, 2, 0, 0, 0], [1, 4, 5, 4, 5, 2]  # 2 and 5 steps; 0 pads
+    exact, expected = [], []
+    for tokens in (short, long):
+        objective, value = exact_objective(decoder, a, torch.tensor([[t for t in tokens if t]]))
+        exact.append(torch.cat([g.flatten() for g in torch.autograd.grad(objective, _params(decoder))]))
+        expected.append(value)
+    exact = (exact[0] + exact[1]) / 2
+    quiet = dict(entropy_weight=0.0, doubly_stochastic=0.0)
+    one = batch_loss_estimates(decoder, a, torch.tensor([short, long] * 100), TrainConfig(**quiet), sum(expected) / 2, groups=40, seed=7)
+    two = batch_loss_estimates(decoder, a, torch.tensor([short, long] * 50), TrainConfig(location_samples=2, leave_one_out_baseline=True, **quiet),
+                               0.0, groups=40, seed=8)  # the moving average's value is not used
+    variances = {}
+    for name, estimates in (("one sample", one), ("two, leave one out", two)):
+        standard_error = estimates.std(0) / len(estimates) ** 0.5
+        z = (estimates.mean(0) - exact).abs() / (standard_error + 1e-12)
+        assert z.max() < 4.5, f"{name}: worst z-score {z.max():.2f}"
+        variances[name] = float(estimates.var(0).sum())
+    assert variances["two, leave one out"] < 0.5 * variances["one sample"], variances
+
+
+def test_leave_one_out_baseline_values():
+    rewards = torch.tensor([1.0, 2.0, 3.0, 10.0, 20.0, 30.0])  # two captions, three samples each
+    assert leave_one_out_baseline(rewards, 3).tolist() == [2.5, 2.0, 1.5, 25.0, 20.0, 15.0]
+    assert leave_one_out_baseline(rewards, 2).tolist() == [2.0, 1.0, 10.0, 3.0, 30.0, 20.0]
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        leave_one_out_baseline(rewards, 1)
+    with pytest.raises(ValueError, match="do not split into groups of 4"):
+        leave_one_out_baseline(rewards, 4)
 
 
 def test_baseline_values_and_statistics():

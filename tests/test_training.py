@@ -346,3 +346,16 @@ def test_expected_context_drawn_per_caption_moves_the_baseline_on_sampled_captio
     assert always[True].history[0]["train_nll_per_token"] == always[False].history[0]["train_nll_per_token"]
     half = _train_hard_for_an_epoch(data, tmp_path / "half", expected_context_prob=0.5, expected_context_per_caption=True)
     assert half.baseline < -1.0
+
+
+def test_two_location_samples_per_caption_train_the_same_minibatches(tmp_path):
+    """``location_samples`` 2 with the leave-one-out baseline: the loop takes the same steps over the same
+    captions; the moving average still follows the sampled captions' rewards (each caption's mean over its samples),
+    and the logged NLL per token is that of the captions, not doubled."""
+    data = _small_synthetic(tmp_path)
+    one = _train_hard_for_an_epoch(data, tmp_path / "one", expected_context_prob=0.0)
+    two = _train_hard_for_an_epoch(data, tmp_path / "two", expected_context_prob=0.0, location_samples=2, leave_one_out_baseline=True)
+    assert two.global_step == one.global_step
+    assert two.baseline < -1.0
+    nll_one, nll_two = one.history[0]["train_nll_per_token"], two.history[0]["train_nll_per_token"]
+    assert 0.5 * nll_one < nll_two < 1.5 * nll_one
