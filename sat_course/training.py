@@ -474,8 +474,8 @@ def train(
             tokens_seen += batch_tokens
             state.step_in_epoch += 1
             state.global_step += 1
+            bar.set_postfix(loss=f"{loss_value:.2f}", nll_per_token=f"{batch_nll / batch_tokens:.3f}", refresh=False)
             bar.update(1)
-            bar.set_postfix(nll_per_token=f"{batch_nll / batch_tokens:.3f}", refresh=False)
             if state.global_step % config.checkpoint_every == 0:
                 checkpoint(last, full=True)
         bar.close()

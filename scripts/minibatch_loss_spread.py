@@ -13,8 +13,8 @@ import statistics
 import sys
 from pathlib import Path
 
-# tqdm redraws the bar after every step: "epoch 5/20:  13%|...| 60/469 [...] loss=78.32]"
-STEP = re.compile(r"epoch (\d+)/\d+:[^\r\n]*?(\d+)/\d+ \[[^\]]*loss=(-?[\d.]+)\]")
+# tqdm redraws the bar after every step: "epoch 5/20:  13%|...| 60/469 [..., loss=78.32, nll_per_token=3.041]"
+STEP = re.compile(r"epoch (\d+)/\d+:[^\r\n]*?(\d+)/\d+ \[[^\]]*?\bloss=(-?[\d.]+)[,\]]")
 
 
 def losses_by_epoch(log: Path) -> dict[int, list[float]]:
