@@ -88,6 +88,10 @@
 #     and the `_do03_seed1_epyc` row in docs/ablations.md are this command and part 15's dropout-0.3 command run on the
 #     AMD EPYC in a later session, beside part 12's `_epyc` run; on one kind of CPU part 15's command gives the weights of
 #     its run, so it is not trained again here.)
+# 33. two location samples per caption, each the other's REINFORCE baseline (`--location-samples 2
+#     --leave-one-out-baseline`), at the setting of part 12's seed 1 (3 of 4) and at the README's hard command with
+#     seed 1 (1 of 2), both decoded with the beam ranked per word; the first also at beams 1, 2, 5 and 10 both ways, as
+#     part 22 (a later session, on the AMD EPYC).
 set -e
 cd "$(dirname "$0")/.."
 for model in soft hard; do
@@ -228,3 +232,15 @@ run=flickr8k_soft_288_seed5
 run=flickr8k_hard_288_ecp075_do07_seed1
 .venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 --dropout 0.7 --out runs/$run
 .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
+run=flickr8k_hard_288_ecp075_n2loo_seed1
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --expected-context-prob 0.75 --location-samples 2 --leave-one-out-baseline --out runs/$run
+.venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --json runs/$run/metrics_val_perword.json
+for b in 1 2 5 10; do
+  .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size $b --bootstrap 0 --json runs/$run/metrics_val_beam$b.json
+done
+for b in 5 10; do
+  .venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size $b --length-normalise --bootstrap 0 --json runs/$run/metrics_val_beam${b}_perword.json
+done
+run=flickr8k_hard_288_n2loo_seed1
+.venv/bin/python -m sat_course train --dataset flickr8k --attention hard --input-size 288 --seed 1 --cpu-amp --max-minutes 50 --patience 10 --location-samples 2 --leave-one-out-baseline --out runs/$run
+.venv/bin/python -m sat_course evaluate runs/$run/best.pt --split val --beam-size 3 --length-normalise --bootstrap 0 --json runs/$run/metrics_val_perword.json
