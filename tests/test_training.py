@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -16,7 +17,9 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from sat_course import experiment
+from scripts import minibatch_loss_spread
+
+from sat_course import experiment, training
 from sat_course.checkpoint import load_checkpoint
 from sat_course.data import CaptionPairs, ModelInputs, length_batches
 from sat_course.datasets.synthetic import COLOURS, SHAPES
@@ -359,3 +362,33 @@ def test_two_location_samples_per_caption_train_the_same_minibatches(tmp_path):
     assert two.baseline < -1.0
     nll_one, nll_two = one.history[0]["train_nll_per_token"], two.history[0]["train_nll_per_token"]
     assert 0.5 * nll_one < nll_two < 1.5 * nll_one
+
+
+class EveryStepBar(training.tqdm):
+    """The training bar, redrawn at every step."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **{**kwargs, "mininterval": 0, "miniters": 1})
+
+
+def test_minibatch_loss_spread_reads_every_step_loss_back_from_the_bars(tmp_path, monkeypatch, capsys):
+    """scripts/minibatch_loss_spread.py on a tiny hard-attention run of two epochs with its progress bars on,
+    redrawn at every step (a real run's steps take longer than tqdm's 0.1 s between redraws; these need not): one
+    loss per step comes back from the console text, and each epoch's mean is the ``train_loss`` the run logged, to
+    the bar's two decimals."""
+    monkeypatch.setattr(training, "tqdm", EveryStepBar)
+    config, vocab, train_inputs, train_records, val_inputs, val_records = _small_synthetic(tmp_path)
+    seed_everything(0)
+    model = experiment.new_model(config, vocab, embed_dim=16, hidden_dim=24, attention_dim=16, attention="hard")
+    state = train(model, vocab, train_inputs, train_records, val_inputs, val_records,
+                  TrainConfig(epochs=2, batch_size=16, checkpoint_every=1000, val_max_images=4, expected_context_prob=0.0),
+                  tmp_path / "run", device="cpu", progress=True)
+    log = tmp_path / "train.log"
+    log.write_text(capsys.readouterr().err)
+    losses = minibatch_loss_spread.losses_by_epoch(log)
+    steps_per_epoch = state.global_step // 2
+    assert sorted(losses) == [1, 2]
+    for epoch, row in zip((1, 2), state.history):
+        assert len(losses[epoch]) == steps_per_epoch
+        assert statistics.mean(losses[epoch]) == pytest.approx(row["train_loss"], abs=0.006)
+    assert len(set(losses[1])) > 1  # each step's own loss, not one number repeated
